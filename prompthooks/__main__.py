@@ -1,0 +1,3 @@
+from prompthooks.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""``prompthooks lock``: the fixer behind the ``prompthooks-lock`` hook."""
+
+from __future__ import annotations
+
+import codecs
+
+from prompthooks import fileio
+from prompthooks.errors import FatalError
+from prompthooks.planning import Stamp
+from prompthooks.workspace import Workspace
+
+
+def stamped_bytes(stamp: Stamp) -> bytes:
+    """The file's bytes with its new version stamped, all else unchanged."""
+    from prompthooks import frontmatter, promptfile
+
+    with open(stamp.path, "rb") as file:
+        raw = file.read()
+    text, document, _ = promptfile.load(raw, stamp.path)
+    if document.front_matter is None:
+        raise FatalError("front matter disappeared while prompthooks was running", path=stamp.path)
+    new_text = frontmatter.stamp(text, document.front_matter, stamp.path, version=stamp.version, drop_bump=stamp.drop_bump)
+    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+    return bom + new_text.encode()
+
+
+def lock(workspace: Workspace, *, quiet: bool) -> int:
+    """Write the lock and stamp front matters; 1 when anything was written."""
+    plan = workspace.plan
+    # Every new byte is computed before the first write, so an error leaves all files as they were.
+    stamped = {stamp.path: stamped_bytes(stamp) for stamp in plan.stamps}
+    written = [path for path, data in stamped.items() if fileio.write_if_changed(path, data)]
+    lock_path = workspace.config.lock
+    if workspace.current_raw != workspace.rendered:
+        fileio.write_if_changed(lock_path, workspace.rendered)
+        written.append(lock_path)
+    if not written:
+        return 0
+    if not quiet:
+        current = workspace.current or {}
+        reported = set()
+        for change in plan.changes:
+            if current.get(change.name) != plan.entries.get(change.name) or change.path in stamped:
+                print(change.describe())
+                reported.add(change.path)
+        for stamp in plan.stamps:
+            if stamp.path not in reported:
+                print(f"{stamp.path}: front matter version set to {stamp.version}")
+        if workspace.current_raw is None:
+            print(f"created {lock_path}")
+        print(f"prompthooks: updated {len(written)} file(s); review and stage them: git add {' '.join(sorted(written))}")
+    return 1

@@ -1,0 +1,110 @@
+"""Every git access of prompthooks.
+
+The working tree and the index are read with ``git`` commands, which honour
+``GIT_INDEX_FILE`` during ``git commit -a``.  History and blobs at other refs go
+through GitPython's object model; it is imported only there, because importing
+it costs several times Python's start-up and the hook runs on every commit.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NamedTuple
+
+from prompthooks.errors import FatalError
+
+if TYPE_CHECKING:
+    from git import Repo
+
+
+class Checkout(NamedTuple):
+    root: str
+    git_dir: str
+
+
+def _run(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
+
+
+def find_checkout(cwd: str | None = None) -> Checkout:
+    result = _run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=cwd)
+    if result.returncode != 0:
+        raise FatalError("not inside a git repository (prompthooks reads prompts from git)")
+    root, git_dir = result.stdout.decode().splitlines()
+    return Checkout(root, git_dir)
+
+
+def indexed_files(root: str) -> list[str]:
+    """Tracked and staged paths, ``/``-separated and relative to ``root``."""
+    result = _run(["ls-files", "-z", "--cached", "--full-name"], cwd=root)
+    if result.returncode != 0:
+        raise FatalError(f"git ls-files failed: {result.stderr.decode(errors='replace').strip()}")
+    return [path for path in result.stdout.decode("utf-8", "surrogateescape").split("\0") if path]
+
+
+def blob_at_head(root: str, path: str) -> bytes | None:
+    """The committed bytes of ``path`` at HEAD, or None (no commit yet, or no such file)."""
+    result = _run(["cat-file", "blob", f"HEAD:{path}"], cwd=root)
+    return result.stdout if result.returncode == 0 else None
+
+
+@contextmanager
+def open_repo(root: str) -> Iterator[Repo]:
+    import git  # see the module docstring
+
+    try:
+        repo = git.Repo(root)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise FatalError("not inside a git repository", path=root) from None
+    with repo:
+        yield repo
+
+
+def resolve_commit(repo: Repo, ref: str) -> str:
+    import git
+
+    try:
+        return repo.commit(ref).hexsha
+    except (git.BadName, ValueError, git.GitCommandError):
+        raise FatalError(f"unknown git revision {ref!r}") from None
+
+
+def blob_at(repo: Repo, commit: str, path: str) -> bytes | None:
+    """The bytes of ``path`` in ``commit``'s tree, or None when it has no such file."""
+    try:
+        blob = repo.commit(commit).tree / path
+    except KeyError:
+        return None
+    if blob.type != "blob":
+        return None
+    data: bytes = blob.data_stream.read()
+    return data
+
+
+def files_at(repo: Repo, commit: str) -> list[str]:
+    """Every file path in ``commit``'s tree, ``/``-separated."""
+    return [item.path for item in repo.commit(commit).tree.traverse() if item.type == "blob"]
+
+
+class CommitInfo(NamedTuple):
+    sha: str
+    author: str
+    date: str
+    subject: str
+
+
+def last_commit_touching(repo: Repo, commit: str, path: str) -> CommitInfo | None:
+    for found in repo.iter_commits(commit, paths=path, max_count=1):
+        return CommitInfo(found.hexsha, str(found.author.name), found.committed_datetime.isoformat(), str(found.summary))
+    return None
+
+
+def clean_environment() -> dict[str, str]:
+    """The environment for running git in *another* repository (tests, benchmarks)."""
+    return {key: value for key, value in os.environ.items() if key not in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE")}

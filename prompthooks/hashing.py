@@ -1,0 +1,41 @@
+"""The content hash of a prompt, and the scheme name recorded in the lock."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from typing import Any, Final, NamedTuple
+
+HASH_SCHEME: Final = "sha256:utf8-lf-body+json-metadata/1"
+"""Recorded in the lock: how ``hash`` is computed, so the scheme can evolve."""
+
+
+class PromptContent(NamedTuple):
+    """A prompt as sent to a registry: template body and metadata, LF line endings."""
+
+    body: str
+    metadata: dict[str, Any]  # front matter without ``version`` and ``bump``
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def content_hash(content: PromptContent) -> str:
+    """``sha256:<hex>`` of the body and the canonical JSON of the metadata."""
+    canonical = json.dumps(
+        {"body": content.body, "metadata": _canonical(content.metadata)},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

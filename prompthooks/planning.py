@@ -1,0 +1,139 @@
+"""Decide every prompt's locked version from its file and the lock at HEAD (pure)."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final, NamedTuple
+
+from prompthooks.config import Config
+from prompthooks.errors import FatalError, FatalErrors
+from prompthooks.lockfile import LockEntry
+from prompthooks.promptfile import PromptFile
+
+NAME_RULE: Final = re.compile(r"[A-Za-z0-9_.-]+\Z")
+
+
+class Change(NamedTuple):
+    name: str
+    path: str
+    old_version: str | None  # None: a new prompt
+    new_version: str | None  # None: a removed prompt
+    reason: str
+
+    def describe(self) -> str:
+        if self.old_version is None:
+            return f"{self.name}: new {self.new_version} ({self.reason}, {self.path})"
+        if self.new_version is None:
+            return f"{self.name}: {self.old_version} removed ({self.path})"
+        return f"{self.name}: {self.old_version} -> {self.new_version} ({self.reason}, {self.path})"
+
+
+class Stamp(NamedTuple):
+    """A front matter to rewrite: set ``version``, maybe drop the consumed ``bump``."""
+
+    path: str
+    version: str
+    drop_bump: bool
+
+
+class Plan(NamedTuple):
+    entries: dict[str, LockEntry]
+    changes: list[Change]  # against the baseline (the lock at HEAD)
+    stamps: list[Stamp]
+
+
+def registry_name(path: str, file: PromptFile, config: Config) -> str:
+    if file.name is not None:
+        return file.name
+    if config.name_from == "path":
+        return posixpath.splitext(path)[0].replace("/", ".")
+    return posixpath.splitext(posixpath.basename(path))[0]
+
+
+def name_prompts(files: Sequence[tuple[str, PromptFile]], config: Config) -> dict[str, tuple[str, PromptFile]]:
+    """Prompts by registry name; illegal and duplicate names are errors naming the files."""
+    named: dict[str, tuple[str, PromptFile]] = {}
+    errors: list[FatalError] = []
+    for path, file in files:
+        name = registry_name(path, file, config)
+        if not NAME_RULE.match(name):
+            source = "its front-matter 'name'" if file.name is not None else "its file name"
+            errors.append(
+                FatalError(
+                    f"prompt name {name!r} from {source} is not a valid registry name "
+                    "(only letters, digits, '_', '.' and '-'); set a valid 'name:' in the front matter",
+                    path=path,
+                )
+            )
+        elif name in named:
+            errors.append(
+                FatalError(
+                    f"prompt name {name!r} is also used by {named[name][0]}; give one of them its own "
+                    "'name:' in the front matter, or set name_from = \"path\" under [tool.prompthooks]",
+                    path=path,
+                )
+            )
+        else:
+            named[name] = (path, file)
+    if errors:
+        raise errors[0] if len(errors) == 1 else FatalErrors(errors)
+    return named
+
+
+def _decide(name: str, path: str, file: PromptFile, base: LockEntry | None, config: Config) -> tuple[str, str | None]:
+    """The version for one prompt and, when it moved, why."""
+    from prompthooks import versioning  # only prompts that changed need semver
+
+    if base is None:
+        return (file.version or config.initial_version), ("version in front matter" if file.version else "initial version")
+    if base.hash == file.hash:
+        return base.version, None
+    locked = versioning.parse_version(base.version)
+    if file.version is not None and file.version != base.version:
+        written = versioning.parse_version(file.version)
+        if written < locked:
+            raise FatalError(
+                f"version {file.version} is lower than the locked {base.version} of {name!r}; "
+                f"raise it above {base.version} or remove it to bump automatically",
+                path=path,
+            )
+        return file.version, f"{versioning.increment_between(locked, written).label}, version raised in front matter"
+    if file.bump is not None:
+        increment, why = versioning.parse_increment(file.bump), f"bump: {file.bump} in front matter"
+    else:
+        increment, why = versioning.parse_increment(config.default_bump), "default bump"
+    return str(versioning.bump(locked, increment)), f"{increment.label}, {why}" if file.bump else increment.label
+
+
+def plan(files: Sequence[tuple[str, PromptFile]], baseline: Mapping[str, LockEntry], config: Config) -> Plan:
+    """The lock entries, the changes against ``baseline`` and the front matters to stamp."""
+    entries: dict[str, LockEntry] = {}
+    changes: list[Change] = []
+    stamps: list[Stamp] = []
+    errors: list[FatalError] = []
+    for name, (path, file) in sorted(name_prompts(files, config).items()):
+        base = baseline.get(name)
+        try:
+            version, reason = _decide(name, path, file, base, config)
+        except FatalError as error:
+            errors.append(error)
+            continue
+        entries[name] = LockEntry(path, version, file.hash)
+        if base is None:
+            changes.append(Change(name, path, None, version, reason or ""))
+        elif reason is not None:
+            changes.append(Change(name, path, base.version, version, reason))
+        elif base.path != path:
+            changes.append(Change(name, path, base.version, version, f"renamed from {base.path}"))
+        content_changed = base is None or base.hash != file.hash
+        drop_bump = content_changed and file.bump is not None
+        if file.has_front_matter and (file.version != version or drop_bump):
+            stamps.append(Stamp(path, version, drop_bump))
+    if errors:
+        raise errors[0] if len(errors) == 1 else FatalErrors(errors)
+    for name, base in sorted(baseline.items()):
+        if name not in entries:
+            changes.append(Change(name, base.path, base.version, None, "removed"))
+    return Plan(entries, changes, stamps)

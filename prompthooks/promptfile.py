@@ -1,0 +1,82 @@
+"""What one prompt file says: its front-matter keys and its content hash.
+
+Nothing here depends on configuration, so a ``PromptFile`` can be cached per
+file and reused until the file's bytes change.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, NamedTuple
+
+from prompthooks import frontmatter, versioning
+from prompthooks.errors import FatalError
+from prompthooks.hashing import PromptContent, content_hash
+
+RESERVED_KEYS: Final = frozenset({"version", "bump"})
+PROMPTY_SUFFIX: Final = ".prompty"
+
+
+class PromptFile(NamedTuple):
+    has_front_matter: bool
+    name: str | None  # the front-matter ``name`` when it names the registry entry
+    version: str | None  # validated semver from the front matter
+    bump: str | None  # validated bump level from the front matter
+    hash: str
+
+
+def normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n")
+
+
+class Loaded(NamedTuple):
+    text: str  # decoded, BOM removed, line endings as in the file
+    document: frontmatter.Document
+    content: PromptContent
+
+
+def load(raw: bytes, path: str) -> Loaded:
+    if not raw.strip():
+        raise FatalError("empty prompt file", path=path)
+    text = frontmatter.decode(raw, path)
+    document = frontmatter.parse(text, path)
+    data = document.front_matter.data if document.front_matter else {}
+    metadata = {key: value for key, value in data.items() if key not in RESERVED_KEYS}
+    return Loaded(text, document, PromptContent(normalize_newlines(document.body), metadata))
+
+
+def _key_line(text: str, front_matter: frontmatter.FrontMatter, key: str) -> int:
+    region = text[front_matter.start : front_matter.end]
+    match = re.search(rf"^[ \t]*{key}[ \t]*:", region, re.MULTILINE)
+    return front_matter.first_line + (region.count("\n", 0, match.start()) if match else 0)
+
+
+def read(raw: bytes, path: str) -> PromptFile:
+    """Validate one prompt file and summarise it; errors name the file and line."""
+    text, document, content = load(raw, path)
+    front_matter = document.front_matter
+    if front_matter is None:
+        return PromptFile(False, None, None, None, content_hash(content))
+    data = front_matter.data
+
+    def invalid(key: str, message: str) -> FatalError:
+        return FatalError(message, path=path, line=_key_line(text, front_matter, key))
+
+    name = data.get("name")
+    if path.endswith(PROMPTY_SUFFIX):
+        name = None  # Prompty's ``name`` is a display name, shared by many files.
+    elif name is not None and not isinstance(name, str):
+        raise invalid("name", f"name must be a string, not {name!r}")
+    version = data.get("version")
+    if version is not None:
+        try:
+            versioning.parse_version(version)
+        except ValueError as error:
+            raise invalid("version", str(error)) from None
+    bump = data.get("bump")
+    if bump is not None:
+        try:
+            versioning.parse_increment(bump)
+        except ValueError as error:
+            raise invalid("bump", str(error)) from None
+    return PromptFile(True, name, version, bump, content_hash(content))
