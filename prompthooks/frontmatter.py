@@ -88,8 +88,9 @@ def parse(text: str, path: str) -> Document:
         # A prose comment at the top of a template, not front matter.
         return Document(None, text)
     if not isinstance(data, dict):
-        kind = type(data).__name__
-        raise FatalError(f"front matter must be a YAML mapping, not {kind}", path=path, line=first_line)
+        region = text[start:end]
+        content_line = _line_of(text, start + len(region) - len(region.lstrip()))
+        raise FatalError(f"front matter must be a YAML mapping, not {type(data).__name__}", path=path, line=content_line)
     return Document(FrontMatter(start, end, first_line, data), text[close.end() :])
 
 

@@ -31,7 +31,8 @@ def lock(workspace: Workspace, *, quiet: bool) -> int:
     stamped = {stamp.path: stamped_bytes(stamp) for stamp in plan.stamps}
     written = [path for path, data in stamped.items() if fileio.write_if_changed(path, data)]
     lock_path = workspace.config.lock
-    if workspace.current_raw != workspace.rendered:
+    no_lock_needed = workspace.current_raw is None and not plan.entries
+    if workspace.current_raw != workspace.rendered and not no_lock_needed:
         fileio.write_if_changed(lock_path, workspace.rendered)
         written.append(lock_path)
     if not written:

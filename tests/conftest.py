@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from prompthooks.git import clean_environment
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class GitRepo:
+    """A real git repository in a temporary folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def git(self, *args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=self.root, env=clean_environment(), capture_output=True, text=True, check=True
+        )
+        return result.stdout
+
+    def write(self, path: str, content: str | bytes) -> Path:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.encode() if isinstance(content, str) else content)
+        return target
+
+    def read(self, path: str) -> bytes:
+        return (self.root / path).read_bytes()
+
+    def commit(self, message: str = "commit") -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--no-verify", "--no-gpg-sign", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def snapshot(self) -> dict[str, bytes]:
+        """Every file outside .git, with its bytes."""
+        return {
+            str(path.relative_to(self.root)): path.read_bytes() if not path.is_symlink() else os.readlink(path).encode()
+            for path in sorted(self.root.rglob("*"))
+            if ".git" not in path.relative_to(self.root).parts and (path.is_file() or path.is_symlink())
+        }
+
+
+@pytest.fixture(autouse=True)
+def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Prompt Tester")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "tester@example.com")
+    for variable in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+def init_repo(root: Path) -> GitRepo:
+    root.mkdir(parents=True, exist_ok=True)
+    repo = GitRepo(root)
+    repo.git("init", "-q", "-b", "main")
+    return repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    """An empty repository that is also the current directory."""
+    created = init_repo(tmp_path / "repo")
+    monkeypatch.chdir(created.root)
+    return created

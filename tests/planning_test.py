@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import pytest
+
+from prompthooks.config import DEFAULT, Config
+from prompthooks.errors import FatalError
+from prompthooks.lockfile import LockEntry
+from prompthooks.planning import Stamp, plan, registry_name
+from prompthooks.promptfile import PromptFile
+
+OLD, NEW = "sha256:old", "sha256:new"
+
+
+def _file(version: str | None = None, bump: str | None = None, *, hash_: str = NEW, fm: bool = True, name: str | None = None) -> PromptFile:
+    return PromptFile(fm, name, version, bump, hash_)
+
+
+@pytest.mark.parametrize(
+    ("file", "base_version", "expected_version", "stamp"),
+    [
+        # new prompts
+        (_file(), None, "1.0.0", Stamp("p/a.md", "1.0.0", False)),
+        (_file("2.3.0"), None, "2.3.0", None),
+        (_file(fm=False), None, "1.0.0", None),
+        (_file(bump="minor"), None, "1.0.0", Stamp("p/a.md", "1.0.0", True)),
+        # unchanged content
+        (_file("1.2.0", hash_=OLD), "1.2.0", "1.2.0", None),
+        (_file("1.2.0", "major", hash_=OLD), "1.2.0", "1.2.0", None),
+        (_file(None, hash_=OLD), "1.2.0", "1.2.0", Stamp("p/a.md", "1.2.0", False)),
+        (_file("1.2.1", hash_=OLD), "1.2.0", "1.2.0", Stamp("p/a.md", "1.2.0", False)),
+        (_file(fm=False, hash_=OLD), "1.2.0", "1.2.0", None),
+        # changed content
+        (_file("1.2.0"), "1.2.0", "1.2.1", Stamp("p/a.md", "1.2.1", False)),
+        (_file("1.2.0", "minor"), "1.2.0", "1.3.0", Stamp("p/a.md", "1.3.0", True)),
+        (_file("1.2.0", "major"), "1.2.0", "2.0.0", Stamp("p/a.md", "2.0.0", True)),
+        (_file("1.2.0", "patch"), "1.2.0", "1.2.1", Stamp("p/a.md", "1.2.1", True)),
+        (_file("1.5.0"), "1.2.0", "1.5.0", None),
+        (_file("1.5.0", "major"), "1.2.0", "1.5.0", Stamp("p/a.md", "1.5.0", True)),
+        (_file(None), "1.2.0", "1.2.1", Stamp("p/a.md", "1.2.1", False)),
+        (_file(fm=False), "1.2.0", "1.2.1", None),
+        (_file("1.3.0-rc.1"), "1.2.0", "1.3.0-rc.1", None),
+    ],
+)
+def test_versioning_rules(file: PromptFile, base_version: str | None, expected_version: str, stamp: Stamp | None) -> None:
+    baseline = {} if base_version is None else {"a": LockEntry("p/a.md", base_version, OLD)}
+    result = plan([("p/a.md", file)], baseline, DEFAULT)
+    assert result.entries == {"a": LockEntry("p/a.md", expected_version, file.hash)}
+    assert result.stamps == ([stamp] if stamp else [])
+
+
+def test_the_hook_bumps_once_however_often_it_runs() -> None:
+    baseline = {"a": LockEntry("p/a.md", "1.2.0", OLD)}
+    first = plan([("p/a.md", _file("1.2.0", "minor"))], baseline, DEFAULT)
+    assert first.entries["a"].version == "1.3.0"
+    # the second run sees the stamped file: version 1.3.0, bump consumed
+    second = plan([("p/a.md", _file("1.3.0"))], baseline, DEFAULT)
+    assert second.entries == first.entries
+    assert second.stamps == []
+
+
+def test_configured_default_bump_and_initial_version() -> None:
+    config = Config(default_bump="minor", initial_version="0.1.0")
+    baseline = {"a": LockEntry("p/a.md", "1.2.0", OLD)}
+    assert plan([("p/a.md", _file(fm=False))], baseline, config).entries["a"].version == "1.3.0"
+    assert plan([("p/b.md", _file(fm=False))], {}, config).entries["b"].version == "0.1.0"
+
+
+def test_version_regression_is_an_error() -> None:
+    baseline = {"a": LockEntry("p/a.md", "1.2.0", OLD)}
+    with pytest.raises(FatalError, match="lower than the locked 1.2.0") as raised:
+        plan([("p/a.md", _file("1.1.9"))], baseline, DEFAULT)
+    assert raised.value.path == "p/a.md"
+
+
+def test_a_renamed_file_keeping_its_name_keeps_its_version() -> None:
+    baseline = {"a": LockEntry("old/a.md", "1.4.0", OLD)}
+    result = plan([("new/b.md", _file("1.4.0", name="a", hash_=OLD))], baseline, DEFAULT)
+    assert result.entries == {"a": LockEntry("new/b.md", "1.4.0", OLD)}
+    assert [change.describe() for change in result.changes] == ["a: 1.4.0 -> 1.4.0 (renamed from old/a.md, new/b.md)"]
+
+
+def test_a_deleted_prompt_leaves_the_lock() -> None:
+    result = plan([], {"a": LockEntry("p/a.md", "1.0.0", OLD)}, DEFAULT)
+    assert result.entries == {}
+    assert [change.describe() for change in result.changes] == ["a: 1.0.0 removed (p/a.md)"]
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "name_from", "expected"),
+    [
+        ("prompts/assistant_v1.1_strict_json.jinja2", None, "filename", "assistant_v1.1_strict_json"),
+        ("a/b/system.jinja2", None, "path", "a.b.system"),
+        ("a/b/system.jinja2", "custom", "path", "custom"),
+        ("x.md", None, "filename", "x"),
+    ],
+)
+def test_registry_name(path: str, name: str | None, name_from: str, expected: str) -> None:
+    assert registry_name(path, _file(name=name), Config(name_from=name_from)) == expected
+
+
+def test_duplicate_names_name_both_files() -> None:
+    with pytest.raises(FatalError, match="'system' is also used by a/system.j2") as raised:
+        plan([("a/system.j2", _file()), ("b/system.j2", _file())], {}, DEFAULT)
+    assert raised.value.path == "b/system.j2"
+
+
+@pytest.mark.parametrize("name", ["my prompt", "a/b", "ünïcode", "a:b", ""])
+def test_illegal_names(name: str) -> None:
+    with pytest.raises(FatalError, match="not a valid registry name"):
+        plan([("p/a.md", _file(name=name))], {}, DEFAULT)
