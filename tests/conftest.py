@@ -17,9 +17,9 @@ class GitRepo:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def git(self, *args: str) -> str:
+    def git(self, *args: str, check: bool = True) -> str:
         result = subprocess.run(
-            ["git", *args], cwd=self.root, env=clean_environment(), capture_output=True, text=True, check=True
+            ["git", *args], cwd=self.root, env=clean_environment(), capture_output=True, text=True, check=check
         )
         return result.stdout
 
