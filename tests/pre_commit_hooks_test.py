@@ -45,8 +45,11 @@ def pre_commit(repo: GitRepo, home: Path, *args: str) -> subprocess.CompletedPro
 
 
 def git_commit(repo: GitRepo, home: Path) -> subprocess.CompletedProcess[str]:
+    """A real ``git commit`` running the installed hooks; their output (git sends it to stderr) in ``stdout``."""
     env = {**clean_environment(), "PRE_COMMIT_HOME": str(home)}
-    return subprocess.run(["git", "commit", "-m", "prompt change"], cwd=repo.root, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        ["git", "commit", "-m", "prompt change"], cwd=repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def test_manifest_declares_both_hooks_as_whole_repo_fixers() -> None:
