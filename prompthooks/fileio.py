@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 
 def write_if_changed(path: str, data: bytes) -> bool:
     """Replace ``path`` with ``data`` atomically (temp file + rename); False when already equal."""
+    existing_mode: int | None
     try:
         with open(path, "rb") as file:
             if file.read() == data:
                 return False
-        mode: int | None = os.stat(path).st_mode & 0o7777
+        existing_mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
-        mode = None
-    directory = os.path.dirname(path) or "."
-    fd, temp_path = tempfile.mkstemp(dir=directory, prefix=".prompthooks-", suffix=".tmp")
+        existing_mode = None
+    directory, name = os.path.split(path)
+    temp_path = os.path.join(directory, f".{name}.{os.getpid()}.prompthooks-tmp")
+    fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies to new files
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
-        if mode is not None:
-            os.chmod(temp_path, mode)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temp_path, 0o666 & ~umask)
+        if existing_mode is not None:
+            os.chmod(temp_path, existing_mode)
         os.replace(temp_path, path)
     except BaseException:
         os.unlink(temp_path)

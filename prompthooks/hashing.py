@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
-HASH_SCHEME: Final = "sha256:utf8-lf-body+json-metadata/1"
-"""Recorded in the lock: how ``hash`` is computed, so the scheme can evolve."""
+from prompthooks.records import HASH_SCHEME as HASH_SCHEME
 
 
 class PromptContent(NamedTuple):

@@ -10,10 +10,10 @@ keeps the rest.
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from typing import Final, NamedTuple
+from typing import Final
 
 from prompthooks.errors import FatalError
-from prompthooks.hashing import HASH_SCHEME
+from prompthooks.records import HASH_SCHEME, LockEntry
 
 LOCK_VERSION: Final = 1
 HEADER: Final = (
@@ -23,12 +23,6 @@ HEADER: Final = (
 
 
 PREAMBLE_KEY: Final = ("", "", "", "")
-
-
-class LockEntry(NamedTuple):
-    path: str
-    version: str
-    hash: str
 
 
 Entries = Mapping[str, LockEntry]

@@ -5,36 +5,55 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from prompthooks import __version__
 from prompthooks.errors import FatalError, FatalErrors
+
+if TYPE_CHECKING:
+    from prompthooks.workspace import Workspace
 
 EXIT_UNEXPECTED = 3
 EXIT_INTERRUPTED = 130
 
 
-def _open_workspace(args: argparse.Namespace) -> object:
-    from prompthooks import config, git, workspace
-    from prompthooks.cache import Cache
+def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int]) -> int:
+    """Run ``lock`` or ``check``; an unchanged repository is answered from the cache's fingerprint."""
+    from prompthooks import config, git, inputs
+    from prompthooks.cache import FORMAT, Cache
 
     checkout = git.find_checkout()
     os.chdir(checkout.root)
-    cache_path = None if args.no_cache else os.path.join(checkout.git_dir, "prompthooks", "cache")
-    return workspace.load(checkout.root, config.load(checkout.root), Cache(cache_path))
+    collected = inputs.collect(checkout.root, config.load(checkout.root))
+    cache = Cache(None if args.no_cache else os.path.join(checkout.git_dir, "prompthooks"))
+    fingerprint = collected.fingerprint(FORMAT)
+    if cache.is_known_clean(fingerprint):
+        return 0
+    from prompthooks import workspace  # parsing, planning and rendering: only when something may have changed
+
+    code = command(workspace.evaluate(collected, cache))
+    if code == 0 and not cache.is_racy(collected.newest_mtime_ns()):
+        cache.remember_clean(fingerprint)
+    return code
 
 
 def _lock(args: argparse.Namespace) -> int:
-    from prompthooks.commands.lock import lock
+    def lock(workspace: Workspace) -> int:
+        from prompthooks.commands.lock import lock
 
-    return lock(_open_workspace(args), quiet=args.quiet)  # type: ignore[arg-type]
+        return lock(workspace, quiet=args.quiet)
+
+    return _run_hook(args, lock)
 
 
 def _check(args: argparse.Namespace) -> int:
-    from prompthooks.commands.check import check
+    def check(workspace: Workspace) -> int:
+        from prompthooks.commands.check import check
 
-    return check(_open_workspace(args), quiet=args.quiet)  # type: ignore[arg-type]
+        return check(workspace, quiet=args.quiet)
+
+    return _run_hook(args, check)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Version prompt templates in git and mirror them into the MLflow Prompt Registry.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # An explicit prog spares add_subparsers a help formatter (and its imports) on every hook run.
+    commands = parser.add_subparsers(prog="prompthooks", dest="command", metavar="COMMAND", required=True)
 
     def hook_command(name: str, help_: str) -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_, description=help_)
@@ -71,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("prompthooks: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # a bug: say so, with the traceback, and exit apart from expected failures
+        import traceback
+
         traceback.print_exc()
         print(f"prompthooks: unexpected error: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_UNEXPECTED

@@ -9,8 +9,7 @@ from typing import Final, NamedTuple
 
 from prompthooks.config import Config
 from prompthooks.errors import FatalError, FatalErrors
-from prompthooks.lockfile import LockEntry
-from prompthooks.promptfile import PromptFile
+from prompthooks.records import LockEntry, PromptFile
 
 NAME_RULE: Final = re.compile(r"[A-Za-z0-9_.-]+\Z")
 

@@ -12,17 +12,10 @@ from typing import Final, NamedTuple
 from prompthooks import frontmatter, versioning
 from prompthooks.errors import FatalError
 from prompthooks.hashing import PromptContent, content_hash
+from prompthooks.records import PromptFile
 
 RESERVED_KEYS: Final = frozenset({"version", "bump"})
 PROMPTY_SUFFIX: Final = ".prompty"
-
-
-class PromptFile(NamedTuple):
-    has_front_matter: bool
-    name: str | None  # the front-matter ``name`` when it names the registry entry
-    version: str | None  # validated semver from the front matter
-    bump: str | None  # validated bump level from the front matter
-    hash: str
 
 
 def normalize_newlines(text: str) -> str:

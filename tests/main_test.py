@@ -22,7 +22,7 @@ def test_the_hook_never_imports_mlflow_or_gitpython(repo: GitRepo) -> None:
 
 
 def test_unexpected_errors_exit_3_with_a_clear_line(repo: GitRepo) -> None:
-    code = "import prompthooks.workspace as w\ndef boom(*a): raise RuntimeError('boom')\nw.load = boom\nfrom prompthooks.main import main\nraise SystemExit(main(['lock']))"
+    code = "import prompthooks.workspace as w\ndef boom(*a): raise RuntimeError('boom')\nw.evaluate = boom\nfrom prompthooks.main import main\nraise SystemExit(main(['lock']))"
     result = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True)
     assert result.returncode == 3
     assert result.stderr.splitlines()[-1] == "prompthooks: unexpected error: RuntimeError: boom"

@@ -7,7 +7,7 @@ import codecs
 from prompthooks import fileio
 from prompthooks.errors import FatalError
 from prompthooks.planning import Stamp
-from prompthooks.workspace import Workspace
+from prompthooks.workspace import Workspace, is_clean
 
 
 def stamped_bytes(stamp: Stamp) -> bytes:
@@ -31,8 +31,7 @@ def lock(workspace: Workspace, *, quiet: bool) -> int:
     stamped = {stamp.path: stamped_bytes(stamp) for stamp in plan.stamps}
     written = [path for path, data in stamped.items() if fileio.write_if_changed(path, data)]
     lock_path = workspace.config.lock
-    no_lock_needed = workspace.current_raw is None and not plan.entries
-    if workspace.current_raw != workspace.rendered and not no_lock_needed:
+    if not is_clean(workspace) and workspace.current_raw != workspace.rendered:
         fileio.write_if_changed(lock_path, workspace.rendered)
         written.append(lock_path)
     if not written:
