@@ -99,10 +99,19 @@ class CommitInfo(NamedTuple):
     subject: str
 
 
-def last_commit_touching(repo: Repo, commit: str, path: str) -> CommitInfo | None:
-    for found in repo.iter_commits(commit, paths=path, max_count=1):
-        return CommitInfo(found.hexsha, str(found.author.name), found.committed_datetime.isoformat(), str(found.summary))
-    return None
+def last_changes(repo: Repo, commit: str, paths: list[str], batch: int = 500) -> dict[str, CommitInfo]:
+    """For each path, the newest commit up to ``commit`` that changed it (one ``git log`` per batch)."""
+    found: dict[str, CommitInfo] = {}
+    for start in range(0, len(paths), batch):
+        wanted = paths[start : start + batch]
+        output = repo.git.log(commit, "--format=%x01%H%x00%an%x00%aI%x00%s", "--name-only", "--no-renames", "--", *wanted)
+        for record in output.split("\x01")[1:]:
+            header, _, names = record.partition("\n")
+            info = CommitInfo(*header.split("\x00", 3))
+            for name in names.splitlines():
+                if name and name not in found:
+                    found[name] = info
+    return found
 
 
 def clean_environment() -> dict[str, str]:

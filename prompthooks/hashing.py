@@ -29,12 +29,12 @@ def _canonical(value: Any) -> Any:
     return str(value)
 
 
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys; dates as ISO strings."""
+    return json.dumps(_canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def content_hash(content: PromptContent) -> str:
     """``sha256:<hex>`` of the body and the canonical JSON of the metadata."""
-    canonical = json.dumps(
-        {"body": content.body, "metadata": _canonical(content.metadata)},
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    canonical = canonical_json({"body": content.body, "metadata": content.metadata})
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -56,6 +56,15 @@ def _check(args: argparse.Namespace) -> int:
     return _run_hook(args, check)
 
 
+def _sync(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.sync import Options, sync
+
+    checkout = git.find_checkout()
+    options = Options(args.tracking_uri, args.ref, args.dry_run, args.json, args.timeout, args.jobs)
+    return sync(checkout.root, options)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prompthooks",
@@ -75,6 +84,21 @@ def _parser() -> argparse.ArgumentParser:
         "lock", "hash every prompt into prompts.lock and bump changed versions; exit 1 when anything was written"
     ).set_defaults(run=_lock)
     hook_command("check", "exit 1 when prompts.lock or a front matter is stale; never writes").set_defaults(run=_check)
+
+    sync = commands.add_parser(
+        "sync",
+        help="register every committed lock entry the MLflow Prompt Registry lacks",
+        description="Register every prompt version in the committed prompts.lock that the MLflow Prompt Registry "
+        "lacks, reading prompts from git at --ref. Exit codes: 0 in sync, 1 conflicts or an invalid lock, "
+        "4 registry unreachable or failing, 5 not authorized.",
+    )
+    sync.add_argument("--tracking-uri", metavar="URI", help="default: $MLFLOW_TRACKING_URI, else a sqlite store in .prompthooks/")
+    sync.add_argument("--ref", default="HEAD", help="the git revision to sync (default: HEAD)")
+    sync.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    sync.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
+    sync.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="overall deadline (default: 600)")
+    sync.add_argument("--jobs", type=int, default=4, help="registrations in parallel (default: 4)")
+    sync.set_defaults(run=_sync)
     return parser
 
 

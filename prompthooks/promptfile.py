@@ -46,7 +46,11 @@ def _key_line(text: str, front_matter: frontmatter.FrontMatter, key: str) -> int
 
 def read(raw: bytes, path: str) -> PromptFile:
     """Validate one prompt file and summarise it; errors name the file and line."""
-    text, document, content = load(raw, path)
+    return summarize(load(raw, path), path)
+
+
+def summarize(loaded: Loaded, path: str) -> PromptFile:
+    text, document, content = loaded
     front_matter = document.front_matter
     if front_matter is None:
         return PromptFile(False, None, None, None, content_hash(content))

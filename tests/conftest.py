@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from prompthooks.git import clean_environment
+from tests.mlflow_server import MlflowServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,3 +70,11 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     created = init_repo(tmp_path / "repo")
     monkeypatch.chdir(created.root)
     return created
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """One real MLflow server for the session; tests keep apart by prompt names."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
+    yield server
+    server.stop()

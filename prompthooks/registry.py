@@ -1,0 +1,175 @@
+"""The MLflow Prompt Registry, as sync uses it.  mlflow is imported here and nowhere else.
+
+A prompt is a registered model tagged ``mlflow.prompt.is_prompt``; each of its
+versions holds the template in a tag.  Searching versions by tag needs that
+tag in the filter, or MLflow silently returns nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from prompthooks.errors import FatalError
+from prompthooks.hashing import PromptContent, canonical_json, content_hash
+from prompthooks.secrets import Redactor, display_uri
+from prompthooks.snapshot import CommittedPrompt
+from prompthooks.syncplan import RegistryVersion
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+EXIT_UNREACHABLE: Final = 4
+EXIT_NOT_AUTHORIZED: Final = 5
+
+TAG_VERSION: Final = "prompthooks_version"
+TAG_HASH: Final = "prompthooks_hash"
+TAG_COMMIT: Final = "prompthooks_commit"
+TAG_PATH: Final = "prompthooks_path"
+TAG_METADATA: Final = "prompthooks_metadata"
+TEMPLATE_TAG: Final = "mlflow.prompt.text"
+IS_PROMPT_FILTER: Final = "tag.`mlflow.prompt.is_prompt` = 'true'"
+NAMES_PER_SEARCH: Final = 100  # keeps the search's query string short
+# Bounded HTTP retries unless the user chose their own; the deadline bounds the whole run.
+RETRY_DEFAULTS: Final = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+SPECIAL_METADATA: Final = frozenset({"model_config", "response_format"})
+
+T = TypeVar("T")
+
+
+class RegistryError(FatalError):
+    pass
+
+
+def _registry_tags(prompt: CommittedPrompt, commit: str) -> dict[str, str]:
+    metadata = prompt.content.metadata
+    tags = {
+        key: value if isinstance(value, str) else canonical_json(value)
+        for key, value in metadata.items()
+        if key not in SPECIAL_METADATA and not key.startswith(("mlflow.", "_mlflow", "prompthooks_")) and not (key == "name" and value == prompt.name)
+    }
+    tags.update(
+        {
+            TAG_VERSION: prompt.entry.version,
+            TAG_HASH: prompt.entry.hash,
+            TAG_COMMIT: commit,
+            TAG_PATH: prompt.entry.path,
+            TAG_METADATA: canonical_json(metadata),
+        }
+    )
+    return tags
+
+
+def stored_content_hash(tags: Mapping[str, str]) -> str | None:
+    """Re-hash a registry version's template and metadata as they are stored now."""
+    template, metadata = tags.get(TEMPLATE_TAG), tags.get(TAG_METADATA)
+    if template is None or metadata is None:
+        return None
+    try:
+        parsed = json.loads(metadata)
+    except ValueError:
+        return None
+    return content_hash(PromptContent(template, parsed)) if isinstance(parsed, dict) else None
+
+
+class MlflowRegistry:
+    def __init__(self, uri: str, redact: Redactor, deadline: float) -> None:
+        self.uri = uri
+        self.shown_uri = display_uri(uri)
+        self.redact = redact
+        self.deadline = deadline
+        for name, value in RETRY_DEFAULTS.items():
+            os.environ.setdefault(name, value)
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        import mlflow  # costs seconds: only sync pays for it
+
+        for noisy in ("mlflow", "alembic"):  # schema creation on a new store logs at INFO
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        redact.install_logging_filter("mlflow", "alembic", "urllib3", "requests")
+        self._exception: type[Exception] = mlflow.exceptions.MlflowException
+        self.client: MlflowClient = self._call(lambda: mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri), "connect")
+
+    def _error(self, error: BaseException, action: str) -> RegistryError:
+        message = self.redact(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+        code = getattr(error, "error_code", "")
+        lowered = message.lower()
+        if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") or any(
+            marker in lowered for marker in ("401", "403", "unauthorized", "permission denied", "not authorized")
+        ):
+            return RegistryError(
+                f"not authorized to {action} at {self.shown_uri}: check MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD "
+                f"or MLFLOW_TRACKING_TOKEN ({message[:200]})",
+                exit_code=EXIT_NOT_AUTHORIZED,
+            )
+        return RegistryError(f"registry {self.shown_uri} unreachable or failing while trying to {action}: {message[:300]}", exit_code=EXIT_UNREACHABLE)
+
+    def _call(self, function: Callable[[], T], action: str) -> T:
+        if time.monotonic() > self.deadline:
+            raise RegistryError(f"deadline passed before {action} at {self.shown_uri}", exit_code=EXIT_UNREACHABLE)
+        try:
+            return function()
+        except RegistryError:
+            raise
+        except Exception as error:  # MLflow, requests and socket errors alike: the registry failed us
+            raise self._error(error, action) from None
+
+    def is_already_exists(self, error: BaseException) -> bool:
+        return isinstance(error, self._exception) and getattr(error, "error_code", "") == "RESOURCE_ALREADY_EXISTS"
+
+    def list_versions(self, names: Iterable[str]) -> dict[str, list[RegistryVersion]]:
+        """Every version of these prompts, with its tags, in one search per hundred names."""
+        wanted = sorted(set(names))
+        found: dict[str, list[RegistryVersion]] = {name: [] for name in wanted}
+        for start in range(0, len(wanted), NAMES_PER_SEARCH):
+            chunk = wanted[start : start + NAMES_PER_SEARCH]
+            quoted = ", ".join(f"'{name}'" for name in chunk)
+            filter_string = f"name IN ({quoted}) AND {IS_PROMPT_FILTER}"
+            page_token = None
+            while True:
+                page = self._call(
+                    lambda: self.client.search_model_versions(filter_string=filter_string, page_token=page_token),
+                    "list prompt versions",
+                )
+                for version in page:
+                    tags = dict(version.tags)
+                    found.setdefault(version.name, []).append(
+                        RegistryVersion(version.name, int(version.version), tags.get(TAG_VERSION), tags.get(TAG_HASH), stored_content_hash(tags))
+                    )
+                page_token = page.token
+                if not page_token:
+                    break
+        return found
+
+    def register(self, prompt: CommittedPrompt, commit: str, message: str, name_exists: bool) -> int:
+        """Register one prompt version; returns its MLflow version number."""
+        metadata = prompt.content.metadata
+        options: dict[str, Any] = {
+            "template": prompt.content.body,
+            "tags": _registry_tags(prompt, commit),
+            "model_config": metadata.get("model_config") if isinstance(metadata.get("model_config"), dict) else None,
+            "response_format": metadata.get("response_format") if isinstance(metadata.get("response_format"), dict) else None,
+        }
+        action = f"register {prompt.name} {prompt.entry.version}"
+        if not name_exists:
+            try:
+                created = self.client.register_prompt(name=prompt.name, commit_message=message, **options)
+                return int(created.version)
+            except Exception as error:
+                if not self.is_already_exists(error):
+                    raise self._error(error, action) from None
+                # Another sync created the prompt a moment ago: add our version to it.
+        created = self._call(
+            lambda: self.client.create_prompt_version(name=prompt.name, description=message, **options), action
+        )
+        return int(created.version)
+
+    def delete_version(self, name: str, number: int) -> None:
+        self._call(lambda: self.client.delete_prompt_version(name, str(number)), f"remove duplicate {name} version {number}")

@@ -1,0 +1,74 @@
+"""The lock and its prompts as committed at a git revision, verified like ``prompthooks check``.
+
+Sync and history read prompts from git objects only, never from the working
+tree, so uncommitted edits can never reach a registry.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import NamedTuple
+
+from prompthooks import config, git, globs, lockfile, planning, promptfile
+from prompthooks.commands import check
+from prompthooks.errors import FatalError
+from prompthooks.hashing import PromptContent
+from prompthooks.records import LockEntry, PromptFile
+from prompthooks.workspace import Workspace
+
+SYMLINK_MODE = 0o120000
+
+
+class CommittedPrompt(NamedTuple):
+    name: str
+    entry: LockEntry
+    content: PromptContent
+
+
+class Snapshot(NamedTuple):
+    commit: str  # full sha
+    prompts: list[CommittedPrompt]  # sorted by name
+
+
+def _blob_following_links(repo: git.Repo, commit: str, path: str) -> bytes:
+    tree = repo.commit(commit).tree
+    try:
+        blob = tree / path
+    except KeyError:
+        raise FatalError(f"not in commit {commit[:12]}", path=path) from None
+    if blob.mode == SYMLINK_MODE:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), blob.data_stream.read().decode()))
+        if target.startswith("../") or posixpath.isabs(target):
+            raise FatalError("symlink points outside the repository; prompts must live in the repository", path=path)
+        return _blob_following_links(repo, commit, target)
+    data: bytes = blob.data_stream.read()
+    return data
+
+
+def read(root: str, ref: str) -> Snapshot:
+    """Read and verify the lock at ``ref``; a lock that ``check`` would reject is an error."""
+    with git.open_repo(root) as repo:
+        commit = git.resolve_commit(repo, ref)
+        pyproject = git.blob_at(repo, commit, config.PYPROJECT)
+        settings = config.parse(pyproject) if pyproject is not None else config.DEFAULT
+        label = f"{ref}:{settings.lock}"
+        raw_lock = git.blob_at(repo, commit, settings.lock)
+        if raw_lock is None:
+            raise FatalError(f"no {settings.lock} in commit {commit[:12]}; run `prompthooks lock` and commit it", path=label)
+        locked = lockfile.parse(raw_lock, label)
+        files: list[tuple[str, PromptFile]] = []
+        contents: dict[str, PromptContent] = {}
+        for path in globs.select(git.files_at(repo, commit), settings.include, settings.exclude):
+            if path == settings.lock:
+                continue
+            loaded = promptfile.load(_blob_following_links(repo, commit, path), path)
+            files.append((path, promptfile.summarize(loaded, path)))
+            contents[path] = loaded.content
+    plan = planning.plan(files, locked, settings)
+    rendered = lockfile.render(plan.entries)
+    problems = check.problems(Workspace(settings, plan, locked, raw_lock, rendered))
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise FatalError(f"the lock at {ref} fails `prompthooks check`: {problems[0]}{more}", path=label)
+    prompts = [CommittedPrompt(name, entry, contents[entry.path]) for name, entry in sorted(locked.items())]
+    return Snapshot(commit, prompts)

@@ -1,0 +1,282 @@
+"""`prompthooks sync` against a real MLflow server (and the embedded sqlite default)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from prompthooks.main import main
+from prompthooks.registry import IS_PROMPT_FILTER
+from tests.conftest import GitRepo, init_repo
+from tests.mlflow_server import ADMIN_PASSWORD, ADMIN_USERNAME, MlflowServer, free_port
+
+PROMPTHOOKS = str(Path(sys.executable).with_name("prompthooks"))
+
+
+@pytest.fixture
+def prefix(request: pytest.FixtureRequest) -> str:
+    """Prompt names unique to the test, so tests can share one server."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", request.node.name)[-60:].strip("_")
+
+
+def _prompt(name: str, text: str) -> str:
+    return f"---\nname: {name}\ndescription: Test prompt {name}\nmodel_config:\n  temperature: 0.2\n  max_tokens: 64\nowner: tests\n---\n{text}\n"
+
+
+def make_repo(root: Path, prefix: str, count: int = 3) -> GitRepo:
+    repo = init_repo(root)
+    for i in range(count):
+        repo.write(f"prompts/p{i}.md", _prompt(f"{prefix}_{i}", f"Say hello to {{{{ person }}}} number {i}."))
+    lock_and_commit(repo, "add prompts")
+    return repo
+
+
+def lock_and_commit(repo: GitRepo, message: str) -> str:
+    repo.git("add", "-A")
+    result = subprocess.run([PROMPTHOOKS, "lock", "--quiet"], cwd=repo.root, capture_output=True, text=True)
+    assert result.returncode in (0, 1), result.stderr
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", message)
+    return repo.git("rev-parse", "HEAD").strip()
+
+
+def sync(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **(env or {})}
+    return subprocess.run([PROMPTHOOKS, "sync", *args], cwd=repo.root, capture_output=True, text=True, env=environment)
+
+
+def versions(uri: str, name: str) -> list[dict[str, object]]:
+    found = MlflowClient(tracking_uri=uri, registry_uri=uri).search_model_versions(f"name = '{name}' AND {IS_PROMPT_FILTER}")
+    return sorted(({"number": int(v.version), **dict(v.tags), "description": v.description} for v in found), key=lambda v: v["number"])  # type: ignore[arg-type, return-value]
+
+
+def test_first_sync_then_nothing_twice(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix)
+    head = repo.git("rev-parse", "HEAD").strip()
+    first = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("registered ") == 3
+    assert first.stdout.splitlines()[-1].startswith("prompthooks sync: 3 registered, 0 skipped, 0 conflict(s)")
+    [version] = versions(mlflow_server.uri, f"{prefix}_0")
+    assert version["prompthooks_version"] == "1.0.0"
+    assert str(version["prompthooks_hash"]).startswith("sha256:")
+    assert version["prompthooks_commit"] == head
+    assert version["prompthooks_path"] == "prompts/p0.md"
+    assert version["mlflow.prompt.text"] == "Say hello to {{ person }} number 0.\n"
+    assert version["description"] == "add prompts"  # the commit that last changed the prompt
+    assert version["owner"] == "tests"
+    assert json.loads(str(version["_mlflow_prompt_model_config"])) == {"temperature": 0.2, "max_tokens": 64}
+    assert f'"{version["prompthooks_hash"]}"' in repo.read("prompts.lock").decode()
+
+    second = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.splitlines()[-1].startswith("prompthooks sync: 0 registered, 3 skipped, 0 conflict(s)")
+    assert [len(versions(mlflow_server.uri, f"{prefix}_{i}")) for i in range(3)] == [1, 1, 1]
+
+
+def test_a_bump_registers_exactly_one_version_and_ignores_the_working_tree(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix)
+    assert sync(repo, "--tracking-uri", mlflow_server.uri).returncode == 0
+    repo.write("prompts/p1.md", repo.read("prompts/p1.md").replace(b"number 1.", b"number one, politely."))
+    lock_and_commit(repo, "make p1 polite")
+    repo.write("prompts/p2.md", repo.read("prompts/p2.md") + b"UNCOMMITTED EDIT\n")
+    repo.write("prompts/p9.md", _prompt(f"{prefix}_9", "uncommitted prompt"))
+    result = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert result.returncode == 0, result.stderr
+    assert f"registered {prefix}_1 1.0.1 (prompts/p1.md): as MLflow version 2" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("prompthooks sync: 1 registered, 2 skipped")
+    assert [v["prompthooks_version"] for v in versions(mlflow_server.uri, f"{prefix}_1")] == ["1.0.0", "1.0.1"]
+    assert versions(mlflow_server.uri, f"{prefix}_1")[1]["description"] == "make p1 polite"
+    assert all("UNCOMMITTED" not in str(v["mlflow.prompt.text"]) for v in versions(mlflow_server.uri, f"{prefix}_2"))
+    assert versions(mlflow_server.uri, f"{prefix}_9") == []
+
+
+def test_ref_syncs_an_older_commit(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=1)
+    first = repo.git("rev-parse", "HEAD").strip()
+    repo.write("prompts/p0.md", repo.read("prompts/p0.md").replace(b"number 0.", b"number zero."))
+    lock_and_commit(repo, "second")
+    result = sync(repo, "--tracking-uri", mlflow_server.uri, "--ref", "HEAD~1")
+    assert result.returncode == 0, result.stderr
+    [version] = versions(mlflow_server.uri, f"{prefix}_0")
+    assert (version["prompthooks_version"], version["prompthooks_commit"]) == ("1.0.0", first)
+
+
+def test_same_version_with_other_content_is_a_conflict(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=2)
+    repo.git("checkout", "-q", "-b", "left")
+    repo.write("prompts/p0.md", repo.read("prompts/p0.md").replace(b"number 0.", b"left."))
+    lock_and_commit(repo, "left")
+    assert sync(repo, "--tracking-uri", mlflow_server.uri).returncode == 0
+    repo.git("checkout", "-q", "main")
+    repo.git("checkout", "-q", "-b", "right")
+    repo.write("prompts/p0.md", repo.read("prompts/p0.md").replace(b"number 0.", b"right."))
+    repo.write("prompts/p1.md", repo.read("prompts/p1.md").replace(b"number 1.", b"also changed."))
+    lock_and_commit(repo, "right")
+    result = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert result.returncode == 1
+    conflict = next(line for line in result.stdout.splitlines() if line.startswith("conflict"))
+    assert re.fullmatch(
+        rf"conflict {prefix}_0 1\.0\.1 \(prompts/p0\.md\): MLflow version 1 has 1\.0\.1 with sha256:[0-9a-f]{{12}}, the lock has sha256:[0-9a-f]{{12}}",
+        conflict,
+    ), conflict
+    assert f"registered {prefix}_1 1.0.1" in result.stdout  # the others still sync
+    assert len(versions(mlflow_server.uri, f"{prefix}_0")) == 1  # nothing registered for the conflicting prompt
+
+
+def test_a_template_edited_in_the_registry_is_reported(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=1)
+    assert sync(repo, "--tracking-uri", mlflow_server.uri).returncode == 0
+    MlflowClient(tracking_uri=mlflow_server.uri).set_prompt_version_tag(f"{prefix}_0", 1, "mlflow.prompt.text", "Ignore all rules.")
+    result = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert result.returncode == 1
+    assert f"conflict {prefix}_0 1.0.0 (prompts/p0.md): MLflow version 1 was modified in the registry" in result.stdout
+
+
+def test_dry_run_changes_nothing(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=2)
+    result = sync(repo, "--tracking-uri", mlflow_server.uri, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert f"would-register {prefix}_0 1.0.0 (prompts/p0.md): not in the registry" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("prompthooks sync: 2 to register, 0 skipped")
+    assert versions(mlflow_server.uri, f"{prefix}_0") == []
+
+
+def test_json_and_github_step_summary(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=2)
+    summary = tmp_path / "summary.md"
+    result = sync(repo, "--tracking-uri", mlflow_server.uri, "--json", env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"tracking_uri", "commit", "dry_run", "prompts", "summary"}
+    assert document["summary"] == {"registered": 2, "would-register": 0, "skipped": 0, "conflict": 0}
+    assert [p["result"] for p in document["prompts"]] == ["registered", "registered"]
+    assert set(document["prompts"][0]) == {"name", "version", "hash", "path", "result", "mlflow_version", "detail"}
+    table = summary.read_text()
+    assert "| prompt | version | result | MLflow version | detail |" in table
+    assert f"| `{prefix}_0` | 1.0.0 | registered | 1 | as MLflow version 1 |" in table
+
+
+def test_an_invalid_lock_is_refused(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=1)
+    repo.write("prompts/p0.md", repo.read("prompts/p0.md") + b"edited without the hook\n")
+    repo.commit("bypass the hook")
+    result = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert result.returncode == 1
+    assert result.stderr.startswith("HEAD:prompts.lock: the lock at HEAD fails `prompthooks check`: prompts/p0.md:")
+    assert "Traceback" not in result.stderr
+    assert versions(mlflow_server.uri, f"{prefix}_0") == []
+
+
+def test_server_down_fails_fast_with_exit_4(tmp_path: Path, prefix: str) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=1)
+    start = time.monotonic()
+    result = sync(repo, "--tracking-uri", f"http://127.0.0.1:{free_port()}", "--timeout", "60")
+    assert result.returncode == 4
+    assert time.monotonic() - start < 60
+    assert result.stderr.startswith("prompthooks: error: registry http://127.0.0.1:")
+    assert "unreachable or failing" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_secrets_never_appear(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=1)
+    secrets = {"MLFLOW_TRACKING_TOKEN": "tok-S3CRET-1", "MLFLOW_TRACKING_PASSWORD": "pw-S3CRET-2"}
+    summary = tmp_path / "summary.md"
+    env = {**secrets, "GITHUB_STEP_SUMMARY": str(summary)}
+    uri = mlflow_server.uri.replace("http://", "http://deploy:uri-S3CRET-3@")
+    outputs = [sync(repo, "--tracking-uri", uri, env=env), sync(repo, "--tracking-uri", uri, "--json", env=env)]
+    down = uri.replace(str(mlflow_server.port), str(free_port()))
+    outputs.append(sync(repo, "--tracking-uri", down, "--timeout", "30", env={**env, "MLFLOW_TRACKING_URI": down}))
+    assert [result.returncode for result in outputs] == [0, 0, 4]
+    text = "".join(result.stdout + result.stderr for result in outputs) + summary.read_text()
+    for secret in ("tok-S3CRET-1", "pw-S3CRET-2", "uri-S3CRET-3", "S3CRET"):
+        assert secret not in text
+
+
+def test_embedded_default_store(tmp_path: Path, prefix: str) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=2)
+    env = {"MLFLOW_TRACKING_URI": ""}
+    first = sync(repo, env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == ""
+    store = repo.root / ".prompthooks" / "mlflow.db"
+    assert store.exists()
+    assert repo.git("status", "--porcelain") == ""  # git-ignored
+    assert f"sqlite:///{store}" in first.stdout
+    second = sync(repo, env=env)
+    assert second.stdout.splitlines()[-1].startswith("prompthooks sync: 0 registered, 2 skipped")
+    assert len(versions(f"sqlite:///{store}", f"{prefix}_0")) == 1
+
+
+def test_parallel_syncs_leave_no_duplicates(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=6)
+    command = [PROMPTHOOKS, "sync", "--tracking-uri", mlflow_server.uri]
+    processes = [subprocess.Popen(command, cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [process.communicate(timeout=300) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], results
+    for i in range(6):
+        found = versions(mlflow_server.uri, f"{prefix}_{i}")
+        assert len({v["prompthooks_hash"] for v in found}) == len(found) == 1, found
+
+
+def test_server_killed_mid_sync_then_rerun_registers_each_version_once(tmp_path: Path, prefix: str) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=40)
+    server = MlflowServer(tmp_path / "server").start()
+    try:
+        running = subprocess.Popen(
+            [PROMPTHOOKS, "sync", "--tracking-uri", server.uri, "--jobs", "1", "--timeout", "60"],
+            cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        client = MlflowClient(tracking_uri=server.uri)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(client.search_model_versions(IS_PROMPT_FILTER)) < 5:
+            time.sleep(0.2)
+        server.kill()
+        _, stderr = running.communicate(timeout=120)
+        assert running.returncode == 4, stderr
+        assert "unreachable or failing" in stderr
+        server.start()
+        rerun = sync(repo, "--tracking-uri", server.uri)
+        assert rerun.returncode == 0, rerun.stderr
+        assert "0 conflict(s)" in rerun.stdout
+        for i in range(40):
+            assert len(versions(server.uri, f"{prefix}_{i}")) == 1
+    finally:
+        server.stop()
+
+
+def test_basic_auth_server(tmp_path: Path, prefix: str) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=1)
+    server = MlflowServer(tmp_path / "auth-server", app_name="basic-auth").start()
+    try:
+        no_credentials = sync(repo, "--tracking-uri", server.uri, env={"MLFLOW_TRACKING_USERNAME": "", "MLFLOW_TRACKING_PASSWORD": ""})
+        wrong = sync(repo, "--tracking-uri", server.uri, env={"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "wrong-pw-123"})
+        for result in (no_credentials, wrong):
+            assert result.returncode == 5, result.stderr
+            assert "not authorized" in result.stderr
+            assert "wrong-pw-123" not in result.stderr + result.stdout
+        admin = {"MLFLOW_TRACKING_USERNAME": ADMIN_USERNAME, "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD}
+        assert versions_with_auth(server.uri, f"{prefix}_0", admin) == 0
+        right = sync(repo, "--tracking-uri", server.uri, env=admin)
+        assert right.returncode == 0, right.stderr
+        assert versions_with_auth(server.uri, f"{prefix}_0", admin) == 1
+    finally:
+        server.stop()
+
+
+def versions_with_auth(uri: str, name: str, credentials: dict[str, str]) -> int:
+    code = (
+        "import sys; from mlflow import MlflowClient; "
+        f"print(len(MlflowClient(tracking_uri={uri!r}).search_model_versions(\"name = '{name}' AND {IS_PROMPT_FILTER}\")))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **credentials}, capture_output=True, text=True, check=True)
+    return int(result.stdout.strip())
