@@ -159,13 +159,12 @@ class MlflowRegistry:
         }
         action = f"register {prompt.name} {prompt.entry.version}"
         if not name_exists:
+            # One request, and unlike register_prompt it puts no version tags at prompt level.
             try:
-                created = self.client.register_prompt(name=prompt.name, commit_message=message, **options)
-                return int(created.version)
+                self.client.create_prompt(prompt.name)
             except Exception as error:
-                if not self.is_already_exists(error):
+                if not self.is_already_exists(error):  # else another sync created it a moment ago
                     raise self._error(error, action) from None
-                # Another sync created the prompt a moment ago: add our version to it.
         created = self._call(
             lambda: self.client.create_prompt_version(name=prompt.name, description=message, **options), action
         )

@@ -24,9 +24,10 @@ def free_port() -> int:
 
 
 class MlflowServer:
-    def __init__(self, directory: Path, *, app_name: str | None = None, port: int | None = None) -> None:
+    def __init__(self, directory: Path, *, app_name: str | None = None, port: int | None = None, workers: int = 1) -> None:
         self.directory = directory
         self.app_name = app_name
+        self.workers = workers
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
@@ -40,8 +41,8 @@ class MlflowServer:
         command = [
             MLFLOW, "server",
             "--backend-store-uri", f"sqlite:///{self.directory / 'mlflow.db'}",
-            "--default-artifact-root", str(self.directory / "artifacts"),
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+            "--artifacts-destination", str(self.directory / "artifacts"),
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
         ]
         if self.app_name:
             command += ["--app-name", self.app_name]
