@@ -24,7 +24,7 @@ from prompthooks.inputs import StatKey
 from prompthooks.lockfile import PREAMBLE_KEY, Entries
 from prompthooks.records import LockEntry, PromptFile
 
-FORMAT: Final = (2, __version__, sys.version)
+FORMAT: Final = (3, __version__, sys.version)
 RACY_NS: Final = 2_000_000_000
 
 
@@ -34,7 +34,7 @@ class Cache:
         self.started_ns = time.time_ns()
         self._records: tuple[dict[str, Any], dict[bytes, Any], dict[Any, str]] | None = None
         self._used_files: dict[str, tuple[StatKey, tuple[Any, ...]]] = {}
-        self._used_locks: dict[bytes, dict[str, tuple[str, str, str]]] = {}
+        self._used_locks: dict[bytes, dict[str, tuple[object, ...]]] = {}
 
     def _read(self, name: str) -> Any:
         if self.directory is None:
@@ -72,7 +72,7 @@ class Cache:
         return self._records
 
     @property
-    def chunks(self) -> dict[tuple[str, str, str, str], str]:
+    def chunks(self) -> dict[tuple[object, ...], str]:
         return self._loaded[2]
 
     def prompt_file(self, path: str, key: StatKey, read: Callable[[], PromptFile]) -> PromptFile:

@@ -22,11 +22,11 @@ HEADER: Final = (
 )
 
 
-PREAMBLE_KEY: Final = ("", "", "", "")
+PREAMBLE_KEY: Final[tuple[object, ...]] = ("",)
 
 
 Entries = Mapping[str, LockEntry]
-ChunkCache = MutableMapping[tuple[str, str, str, str], str]
+ChunkCache = MutableMapping[tuple[object, ...], str]
 
 
 def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
@@ -48,12 +48,23 @@ def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
     if not isinstance(prompts, dict):
         raise FatalError("[prompts] must be a table", path=path)
     entries: dict[str, LockEntry] = {}
+    required = ("path", "version", "hash")
     for name, table in prompts.items():
-        fields = [table.get(key) for key in LockEntry._fields] if isinstance(table, dict) else []
-        if len(fields) != len(LockEntry._fields) or not all(isinstance(value, str) for value in fields):
-            raise FatalError(f"[prompts.{name}] needs string keys {', '.join(LockEntry._fields)}", path=path)
-        entries[name] = LockEntry(*fields)
+        fields = [table.get(key) for key in required] if isinstance(table, dict) else []
+        if len(fields) != len(required) or not all(isinstance(value, str) for value in fields):
+            raise FatalError(f"[prompts.{name}] needs string keys {', '.join(required)}", path=path)
+        variables = table.get("variables")
+        if variables is not None and not (isinstance(variables, list) and all(isinstance(item, str) for item in variables)):
+            raise FatalError(f"[prompts.{name}] variables must be a list of strings", path=path)
+        entries[name] = LockEntry(*fields, None if variables is None else tuple(variables))
     return entries
+
+
+def _table(entry: LockEntry) -> dict[str, object]:
+    table: dict[str, object] = {"path": entry.path, "version": entry.version, "hash": entry.hash}
+    if entry.variables is not None:
+        table["variables"] = list(entry.variables)
+    return table
 
 
 def _render_table(name: str, entry: LockEntry) -> str:
@@ -61,8 +72,9 @@ def _render_table(name: str, entry: LockEntry) -> str:
 
     from prompthooks import tomlread
 
-    text = tomli_w.dumps({"prompts": {name: entry._asdict()}})
-    if tomlread.loads(text.encode(), "<rendered lock>") != {"prompts": {name: entry._asdict()}}:
+    document = {"prompts": {name: _table(entry)}}
+    text = tomli_w.dumps(document)
+    if tomlread.loads(text.encode(), "<rendered lock>") != document:
         raise AssertionError(f"tomli-w round trip changed [prompts.{name}]")
     return text
 
@@ -80,7 +92,7 @@ def render(entries: Entries, chunks: ChunkCache | None = None) -> bytes:
     for key in [PREAMBLE_KEY] + [(name, *entry) for name, entry in sorted(entries.items())]:
         text = cache.get(key)
         if text is None:
-            text = _render_preamble() if key == PREAMBLE_KEY else _render_table(key[0], LockEntry(*key[1:]))
+            text = _render_preamble() if key == PREAMBLE_KEY else _render_table(str(key[0]), LockEntry(*key[1:]))
             cache[key] = text
         parts.append(text)
     return "\n".join(parts).encode()

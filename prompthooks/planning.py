@@ -83,13 +83,15 @@ def name_prompts(files: Sequence[tuple[str, PromptFile]], config: Config) -> dic
 
 def _decide(name: str, path: str, file: PromptFile, base: LockEntry | None, config: Config) -> tuple[str, str | None]:
     """The version for one prompt and, when it moved, why."""
-    from prompthooks import versioning  # only prompts that changed need semver
+    from prompthooks import variables, versioning  # only prompts that changed need semver
 
     if base is None:
         return (file.version or config.initial_version), ("version in front matter" if file.version else "initial version")
     if base.hash == file.hash:
         return base.version, None
     locked = versioning.parse_version(base.version)
+    required, why_required = variables.required_increment(base.variables, file.variables)
+    minimum = versioning.bump(locked, required)
     if file.version is not None and file.version != base.version:
         written = versioning.parse_version(file.version)
         if written < locked:
@@ -98,12 +100,17 @@ def _decide(name: str, path: str, file: PromptFile, base: LockEntry | None, conf
                 f"raise it above {base.version} or remove it to bump automatically",
                 path=path,
             )
+        if written < minimum:
+            return str(minimum), f"{required.label}: {why_required}, so {file.version} from the front matter was too small"
         return file.version, f"{versioning.increment_between(locked, written).label}, version raised in front matter"
     if file.bump is not None:
         increment, why = versioning.parse_increment(file.bump), f"bump: {file.bump} in front matter"
     else:
-        increment, why = versioning.parse_increment(config.default_bump), "default bump"
-    return str(versioning.bump(locked, increment)), f"{increment.label}, {why}" if file.bump else increment.label
+        increment, why = versioning.parse_increment(config.default_bump), ""
+    if increment < required:
+        asked = f", so {why or 'the default bump ' + increment.label} was too small"
+        return str(minimum), f"{required.label}: {why_required}{asked}"
+    return str(versioning.bump(locked, increment)), f"{increment.label}, {why}" if why else increment.label
 
 
 def plan(files: Sequence[tuple[str, PromptFile]], baseline: Mapping[str, LockEntry], config: Config) -> Plan:
@@ -119,7 +126,7 @@ def plan(files: Sequence[tuple[str, PromptFile]], baseline: Mapping[str, LockEnt
         except FatalError as error:
             errors.append(error)
             continue
-        entries[name] = LockEntry(path, version, file.hash)
+        entries[name] = LockEntry(path, version, file.hash, file.variables)
         if base is None:
             changes.append(Change(name, path, None, version, reason or ""))
         elif reason is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
-from prompthooks import frontmatter, versioning
+from prompthooks import frontmatter, variables, versioning
 from prompthooks.errors import FatalError
 from prompthooks.hashing import PromptContent, content_hash
 from prompthooks.records import PromptFile
@@ -52,8 +52,10 @@ def read(raw: bytes, path: str) -> PromptFile:
 def summarize(loaded: Loaded, path: str) -> PromptFile:
     text, document, content = loaded
     front_matter = document.front_matter
+    first_body_line = text.count("\n", 0, len(text) - len(document.body)) + 1
+    found = variables.find(content.body, path, content.metadata, first_body_line)
     if front_matter is None:
-        return PromptFile(False, None, None, None, content_hash(content))
+        return PromptFile(False, None, None, None, content_hash(content), found)
     data = front_matter.data
 
     def invalid(key: str, message: str) -> FatalError:
@@ -76,4 +78,4 @@ def summarize(loaded: Loaded, path: str) -> PromptFile:
             versioning.parse_increment(bump)
         except ValueError as error:
             raise invalid("bump", str(error)) from None
-    return PromptFile(True, name, version, bump, content_hash(content))
+    return PromptFile(True, name, version, bump, content_hash(content), found)

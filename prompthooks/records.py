@@ -16,9 +16,11 @@ class PromptFile(NamedTuple):
     version: str | None  # validated semver from the front matter
     bump: str | None  # validated bump level from the front matter
     hash: str
+    variables: tuple[str, ...]  # what the template needs from its caller: its interface
 
 
 class LockEntry(NamedTuple):
     path: str
     version: str
     hash: str
+    variables: tuple[str, ...] | None = None  # None: not recorded (read from an older lock)

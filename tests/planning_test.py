@@ -11,8 +11,10 @@ from prompthooks.records import PromptFile
 OLD, NEW = "sha256:old", "sha256:new"
 
 
-def _file(version: str | None = None, bump: str | None = None, *, hash_: str = NEW, fm: bool = True, name: str | None = None) -> PromptFile:
-    return PromptFile(fm, name, version, bump, hash_)
+def _file(
+    version: str | None = None, bump: str | None = None, *, hash_: str = NEW, fm: bool = True, name: str | None = None, variables: tuple[str, ...] = ()
+) -> PromptFile:
+    return PromptFile(fm, name, version, bump, hash_, variables)
 
 
 @pytest.mark.parametrize(
@@ -44,7 +46,7 @@ def _file(version: str | None = None, bump: str | None = None, *, hash_: str = N
 def test_versioning_rules(file: PromptFile, base_version: str | None, expected_version: str, stamp: Stamp | None) -> None:
     baseline = {} if base_version is None else {"a": LockEntry("p/a.md", base_version, OLD)}
     result = plan([("p/a.md", file)], baseline, DEFAULT)
-    assert result.entries == {"a": LockEntry("p/a.md", expected_version, file.hash)}
+    assert result.entries == {"a": LockEntry("p/a.md", expected_version, file.hash, ())}
     assert result.stamps == ([stamp] if stamp else [])
 
 
@@ -75,7 +77,7 @@ def test_version_regression_is_an_error() -> None:
 def test_a_renamed_file_keeping_its_name_keeps_its_version() -> None:
     baseline = {"a": LockEntry("old/a.md", "1.4.0", OLD)}
     result = plan([("new/b.md", _file("1.4.0", name="a", hash_=OLD))], baseline, DEFAULT)
-    assert result.entries == {"a": LockEntry("new/b.md", "1.4.0", OLD)}
+    assert result.entries == {"a": LockEntry("new/b.md", "1.4.0", OLD, ())}
     assert [change.describe() for change in result.changes] == ["a: 1.4.0 -> 1.4.0 (renamed from old/a.md, new/b.md)"]
 
 
@@ -108,3 +110,26 @@ def test_duplicate_names_name_both_files() -> None:
 def test_illegal_names(name: str) -> None:
     with pytest.raises(FatalError, match="not a valid registry name"):
         plan([("p/a.md", _file(name=name))], {}, DEFAULT)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "file", "expected", "reason"),
+    [
+        (("q",), ("q",), _file("1.2.0"), "1.2.1", "patch"),
+        (("q",), ("q", "tone"), _file("1.2.0"), "2.0.0", "major: adds variable tone, so the default bump patch was too small"),
+        (("q",), ("q", "tone"), _file("1.2.0", "minor"), "2.0.0", "major: adds variable tone, so bump: minor in front matter was too small"),
+        (("q", "tone"), ("q",), _file("1.2.0"), "1.3.0", "minor: removes variable tone, so the default bump patch was too small"),
+        (("q", "tone"), ("q",), _file("1.2.0", "major"), "2.0.0", "major, bump: major in front matter"),
+        (("q",), ("q", "x"), _file("1.5.0"), "2.0.0", "major: adds variable x, so 1.5.0 from the front matter was too small"),
+        (("q",), ("q", "x"), _file("3.0.0"), "3.0.0", "major, version raised in front matter"),
+        (None, ("q", "x"), _file("1.2.0"), "1.2.1", "patch"),
+    ],
+)
+def test_interface_changes_set_the_minimum_bump(
+    old: tuple[str, ...] | None, new: tuple[str, ...], file: PromptFile, expected: str, reason: str
+) -> None:
+    file = file._replace(variables=new)
+    baseline = {"a": LockEntry("p/a.md", "1.2.0", OLD, old)}
+    result = plan([("p/a.md", file)], baseline, DEFAULT)
+    assert result.entries["a"] == LockEntry("p/a.md", expected, NEW, new)
+    assert result.changes[0].describe() == f"a: 1.2.0 -> {expected} ({reason}, p/a.md)"

@@ -48,5 +48,7 @@ def lock(workspace: Workspace, *, quiet: bool) -> int:
                 print(f"{stamp.path}: front matter version set to {stamp.version}")
         if workspace.current_raw is None:
             print(f"created {lock_path}")
+        elif not reported and lock_path in written:
+            print(f"{lock_path}: brought up to date (no version changed)")
         print(f"prompthooks: updated {len(written)} file(s); review and stage them: git add {' '.join(sorted(written))}")
     return 1
