@@ -114,6 +114,45 @@ def last_changes(repo: Repo, commit: str, paths: list[str], batch: int = 500) ->
     return found
 
 
+def _info(commit: object) -> CommitInfo:
+    from git import Commit
+
+    assert isinstance(commit, Commit)
+    return CommitInfo(commit.hexsha, str(commit.author.name), commit.authored_datetime.isoformat(), str(commit.summary))
+
+
+def file_history(repo: Repo, ref: str, path: str) -> list[tuple[CommitInfo, bytes | None]]:
+    """Every commit up to ``ref`` that changed ``path``, oldest first, with the file's bytes there (None: deleted)."""
+    history: list[tuple[CommitInfo, bytes | None]] = []
+    for commit in repo.iter_commits(ref, paths=path, reverse=True):
+        try:
+            data: bytes | None = (commit.tree / path).data_stream.read()
+        except KeyError:
+            data = None
+        history.append((_info(commit), data))
+    return history
+
+
+def default_branch_base(repo: Repo) -> str:
+    """The merge-base of HEAD with the default branch (origin's HEAD, main or master), else HEAD~1."""
+    import git
+
+    candidates = []
+    try:
+        candidates.append(repo.git.symbolic_ref("refs/remotes/origin/HEAD", "--short"))
+    except git.GitCommandError:
+        pass
+    candidates += ["origin/main", "origin/master", "main", "master"]
+    for branch in candidates:
+        try:
+            base = repo.git.merge_base("HEAD", branch)
+        except git.GitCommandError:
+            continue
+        if base != repo.head.commit.hexsha:
+            return str(base)
+    return resolve_commit(repo, "HEAD~1")
+
+
 def clean_environment() -> dict[str, str]:
     """The environment for running git in *another* repository (tests, benchmarks)."""
     return {key: value for key, value in os.environ.items() if key not in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE")}

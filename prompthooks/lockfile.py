@@ -60,6 +60,31 @@ def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
     return entries
 
 
+def table_header(name: str) -> str:
+    """The line that opens ``[prompts.<name>]`` as this module writes it."""
+    import tomli_w
+
+    return tomli_w.dumps({"prompts": {name: {"path": ""}}}).splitlines()[0]
+
+
+def entry_of(raw: bytes, name: str, path: str, header: str | None = None) -> LockEntry | None:
+    """One prompt's entry, parsing only its table: fast over a long history of locks."""
+    from prompthooks import tomlread
+
+    text = raw.decode("utf-8", "replace")
+    opener = "\n" + (header or table_header(name)) + "\n"
+    start = text.find(opener)
+    if start == -1:
+        return None
+    end = text.find("\n[", start + len(opener))
+    chunk = text[start : len(text) if end == -1 else end + 1]
+    table = tomlread.loads(chunk.encode(), path).get("prompts", {}).get(name)
+    if not isinstance(table, dict) or not all(isinstance(table.get(key), str) for key in ("path", "version", "hash")):
+        raise FatalError(f"[prompts.{name}] needs string keys path, version, hash", path=path)
+    variables = table.get("variables")
+    return LockEntry(table["path"], table["version"], table["hash"], None if variables is None else tuple(variables))
+
+
 def _table(entry: LockEntry) -> dict[str, object]:
     table: dict[str, object] = {"path": entry.path, "version": entry.version, "hash": entry.hash}
     if entry.variables is not None:

@@ -65,6 +65,27 @@ def _sync(args: argparse.Namespace) -> int:
     return sync(checkout.root, options)
 
 
+def _log(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.history import log
+
+    return log(git.find_checkout().root, args.name, ref=args.ref, as_json=args.json)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.history import show
+
+    return show(git.find_checkout().root, args.spec, ref=args.ref)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.diff import diff
+
+    return diff(git.find_checkout().root, args.base, args.target, output=args.format, check_bumps=args.check_bumps)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prompthooks",
@@ -99,6 +120,30 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="overall deadline (default: 600)")
     sync.add_argument("--jobs", type=int, default=4, help="registrations in parallel (default: 4)")
     sync.set_defaults(run=_sync)
+
+    diff = commands.add_parser(
+        "diff",
+        help="explain prompt changes between two revisions",
+        description="For every prompt added, removed, renamed or changed between BASE (default: the merge-base with "
+        "the default branch, else HEAD~1) and TARGET (default: the working tree, versioned as `prompthooks lock` "
+        "would): versions, bump, variables, front matter and a diff of the template.",
+    )
+    diff.add_argument("base", nargs="?", metavar="BASE")
+    diff.add_argument("target", nargs="?", metavar="TARGET")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument("--check-bumps", action="store_true", help="exit 1 when a version bump is smaller than its change needs")
+    diff.set_defaults(run=_diff)
+
+    log = commands.add_parser("log", help="the version history of one prompt, newest first", description="The version history of one prompt from git: each version, its hash and the commit that introduced it, newest first.")
+    log.add_argument("name")
+    log.add_argument("--ref", default="HEAD", help="history up to this revision (default: HEAD)")
+    log.add_argument("--json", action="store_true", help="print JSON")
+    log.set_defaults(run=_log)
+
+    show = commands.add_parser("show", help="print a prompt as committed at a version", description="Print a prompt file exactly as it was committed at NAME@VERSION (default: the version locked at --ref).")
+    show.add_argument("spec", metavar="NAME[@VERSION]")
+    show.add_argument("--ref", default="HEAD", help="look up to this revision (default: HEAD)")
+    show.set_defaults(run=_show)
     return parser
 
 

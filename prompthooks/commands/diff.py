@@ -1,0 +1,69 @@
+"""``prompthooks diff``: what changed in the prompts between two commits, or a commit and the working tree."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from prompthooks import config, git, history, inputs, lockfile, promptfile, review, workspace
+from prompthooks.cache import Cache
+from prompthooks.errors import FatalError
+from prompthooks.records import LockEntry
+from prompthooks.review import Version
+
+RENDERERS = {"text": review.render_text, "markdown": review.render_markdown, "json": review.render_json}
+
+
+def _version(raw: bytes, entry: LockEntry) -> Version:
+    loaded = promptfile.load(raw, entry.path)
+    return Version(entry, loaded.content, promptfile.summarize(loaded, entry.path).variables)
+
+
+def _at_commit(repo: git.Repo, commit: str) -> dict[str, Version]:
+    lock_path = history.lock_path_at(repo, commit)
+    raw_lock = git.blob_at(repo, commit, lock_path)
+    if raw_lock is None:
+        return {}
+    versions = {}
+    for name, entry in lockfile.parse(raw_lock, f"{commit[:12]}:{lock_path}").items():
+        raw = git.blob_at(repo, commit, entry.path)
+        if raw is None:
+            raise FatalError(f"{entry.path} is locked as {name} but missing from commit {commit[:12]}")
+        versions[name] = _version(raw, entry)
+    return versions
+
+
+def _in_working_tree(root: str) -> dict[str, Version]:
+    """The prompts on disk, with the versions `prompthooks lock` would give them."""
+    os.chdir(root)
+    collected = inputs.collect(root, config.load(root))
+    planned = workspace.evaluate(collected, Cache(None)).plan
+    versions = {}
+    for name, entry in planned.entries.items():
+        with open(entry.path, "rb") as file:
+            versions[name] = _version(file.read(), entry)
+    return versions
+
+
+def diff(root: str, base: str | None, target: str | None, *, output: str, check_bumps: bool) -> int:
+    with git.open_repo(root) as repo:
+        base_commit = git.resolve_commit(repo, base) if base else git.default_branch_base(repo)
+        before = _at_commit(repo, base_commit)
+        target_commit = git.resolve_commit(repo, target) if target else None
+        after = _at_commit(repo, target_commit) if target_commit else None
+    if after is None:
+        after = _in_working_tree(root)
+    changes = review.compare(before, after)
+    target_label = target_commit[:12] if target_commit else "working tree"
+    print(RENDERERS[output](changes, base_commit[:12], target_label), end="")
+    too_small = [change for change in changes if change.too_small]
+    if check_bumps and too_small:
+        for change in too_small:
+            old, new = change.old.entry.version, change.new.entry.version  # type: ignore[union-attr]
+            print(
+                f"{change.new.entry.path}: {change.name} {old} -> {new} is a {change.bump.label} bump, "  # type: ignore[union-attr]
+                f"the change needs {change.required.label} ({change.why})",  # type: ignore[union-attr]
+                file=sys.stderr,
+            )
+        return 1
+    return 0

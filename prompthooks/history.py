@@ -1,0 +1,56 @@
+"""Prompt versions through git history: when each version first appeared in the lock."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from prompthooks import config, git, lockfile
+from prompthooks.git import CommitInfo
+from prompthooks.records import LockEntry
+
+
+class VersionRecord(NamedTuple):
+    name: str
+    entry: LockEntry
+    commit: CommitInfo  # the commit whose lock first held this version
+
+
+def lock_path_at(repo: git.Repo, commit: str) -> str:
+    pyproject = git.blob_at(repo, commit, config.PYPROJECT)
+    return (config.parse(pyproject) if pyproject is not None else config.DEFAULT).lock
+
+
+def versions_of(root: str, name: str, ref: str = "HEAD") -> list[VersionRecord]:
+    """Every version ``name`` had in the lock up to ``ref``, newest first."""
+    with git.open_repo(root) as repo:
+        commit = git.resolve_commit(repo, ref)
+        lock_path = lock_path_at(repo, commit)
+        history = git.file_history(repo, commit, lock_path)
+    header = lockfile.table_header(name)
+    records: list[VersionRecord] = []
+    previous: str | None = None
+    for info, raw in history:
+        entry = lockfile.entry_of(raw, name, f"{info.sha[:12]}:{lock_path}", header) if raw is not None else None
+        if entry is not None and entry.version != previous:
+            records.append(VersionRecord(name, entry, info))
+        previous = entry.version if entry is not None else None
+    records.reverse()
+    return records
+
+
+def all_versions(root: str, ref: str = "HEAD") -> list[VersionRecord]:
+    """Every (prompt, version) that ever appeared in the lock up to ``ref``, in the order they appeared."""
+    with git.open_repo(root) as repo:
+        commit = git.resolve_commit(repo, ref)
+        lock_path = lock_path_at(repo, commit)
+        history = git.file_history(repo, commit, lock_path)
+    seen: set[tuple[str, str]] = set()
+    records: list[VersionRecord] = []
+    for info, raw in history:
+        if raw is None:
+            continue
+        for name, entry in sorted(lockfile.parse(raw, f"{info.sha[:12]}:{lock_path}").items()):
+            if (name, entry.version) not in seen:
+                seen.add((name, entry.version))
+                records.append(VersionRecord(name, entry, info))
+    return records
