@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from prompthooks import variables, versioning
-from prompthooks.hashing import PromptContent, canonical_json
+from prompthooks.hashing import PromptContent, canonical_json, content_hash
 from prompthooks.records import LockEntry
 from prompthooks.versioning import Increment
 
@@ -50,7 +50,9 @@ def _front_matter_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tup
 
 
 def _compare(name: str, old: Version | None, new: Version | None) -> PromptChange | None:
-    if old is not None and new is not None and old.entry.hash == new.entry.hash and old.entry.path == new.entry.path:
+    # Content decides what changed, whatever a (possibly stale) lock claims.
+    content_changed = old is None or new is None or content_hash(old.content) != content_hash(new.content)
+    if not content_changed and old.entry.path == new.entry.path:  # type: ignore[union-attr]
         return None
     before = old.content if old else PromptContent("", {})
     after = new.content if new else PromptContent("", {})
@@ -69,7 +71,7 @@ def _compare(name: str, old: Version | None, new: Version | None) -> PromptChang
     elif new is None:
         status = "removed"
     else:
-        status = "changed" if old.entry.hash != new.entry.hash else "renamed"
+        status = "changed" if content_changed else "renamed"
         bump = versioning.increment_between(versioning.parse_version(old.entry.version), versioning.parse_version(new.entry.version))
         if status == "changed":
             required, why = variables.required_increment(old_variables, new_variables)
