@@ -61,7 +61,7 @@ def _sync(args: argparse.Namespace) -> int:
     from prompthooks.commands.sync import Options, sync
 
     checkout = git.find_checkout()
-    options = Options(args.tracking_uri, args.ref, args.dry_run, args.json, args.timeout, args.jobs)
+    options = Options(args.tracking_uri, args.ref, args.dry_run, args.json, args.timeout, args.jobs, args.backfill)
     return sync(checkout.root, options)
 
 
@@ -119,6 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
     sync.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="overall deadline (default: 600)")
     sync.add_argument("--jobs", type=int, default=4, help="registrations in parallel (default: 4)")
+    sync.add_argument(
+        "--backfill",
+        action="store_true",
+        help="register every version that ever appeared in the lock's history, oldest first, each from its own commit",
+    )
     sync.set_defaults(run=_sync)
 
     diff = commands.add_parser(

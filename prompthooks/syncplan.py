@@ -61,14 +61,17 @@ def plan(prompts: Sequence[CommittedPrompt], existing: Mapping[str, Sequence[Reg
     return [decide(prompt, existing.get(prompt.name, ())) for prompt in prompts]
 
 
-def lost_races(registered: Mapping[str, int], existing: Mapping[str, Sequence[RegistryVersion]], hashes: Mapping[str, str]) -> dict[str, int]:
-    """Prompts whose version registered by this run lost a race, with the winning (lowest) version number.
+Key = tuple[str, str]  # (prompt name, semver)
+
+
+def lost_races(registered: Mapping[Key, int], existing: Mapping[str, Sequence[RegistryVersion]], hashes: Mapping[Key, str]) -> dict[Key, int]:
+    """Versions registered by this run that lost a race, with the winning (lowest) version number.
 
     Every concurrent run removes only its own loser, so the lowest number survives.
     """
-    losers: dict[str, int] = {}
-    for name, mine in registered.items():
-        same = [version.number for version in existing.get(name, ()) if version.hash == hashes[name]]
+    losers: dict[Key, int] = {}
+    for key, mine in registered.items():
+        same = [version.number for version in existing.get(key[0], ()) if version.hash == hashes[key] and version.semver == key[1]]
         if same and min(same) < mine:
-            losers[name] = min(same)
+            losers[key] = min(same)
     return losers

@@ -41,5 +41,6 @@ def test_conflict_names_both_hashes_and_the_mlflow_version() -> None:
 
 def test_lost_races_keep_the_lowest_number() -> None:
     after = {"greet": [_version(3, "1.2.0", "sha256:aaa"), _version(4, "1.2.0", "sha256:aaa")], "other": []}
-    assert lost_races({"greet": 4}, after, {"greet": "sha256:aaa"}) == {"greet": 3}
-    assert lost_races({"greet": 3}, after, {"greet": "sha256:aaa"}) == {}
+    key = ("greet", "1.2.0")
+    assert lost_races({key: 4}, after, {key: "sha256:aaa"}) == {key: 3}
+    assert lost_races({key: 3}, after, {key: "sha256:aaa"}) == {}

@@ -6,14 +6,16 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from prompthooks import git, snapshot, syncplan
+from prompthooks import git, history, promptfile, snapshot, syncplan
 from prompthooks.errors import FatalError
+from prompthooks.hashing import content_hash
 from prompthooks.secrets import Redactor, display_uri
-from prompthooks.syncplan import REGISTER, SKIP, Step
+from prompthooks.snapshot import CommittedPrompt
+from prompthooks.syncplan import REGISTER, SKIP, Key, Step
 
 if TYPE_CHECKING:
     from prompthooks.registry import MlflowRegistry
@@ -29,6 +31,7 @@ class Options(NamedTuple):
     json: bool
     timeout: float
     jobs: int
+    backfill: bool = False
 
 
 class Outcome(NamedTuple):
@@ -57,35 +60,59 @@ def _progress(done: int, total: int, label: str) -> None:
         print(f"\r[{done}/{total}] {label:<60.60}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
 
-def _register_all(
-    registry: MlflowRegistry, steps: Sequence[Step], existing_names: set[str], commit: str, messages: dict[str, str], jobs: int
-) -> dict[str, int]:
-    """Register in parallel (one version per prompt name, so order within a name never matters)."""
-    work = [step for step in steps if step.action == REGISTER]
-    numbers: dict[str, int] = {}
+class Origin(NamedTuple):
+    """Where a version comes from: the commit recorded on it, and its commit message."""
 
-    def register(step: Step) -> tuple[str, int]:
+    commit: str
+    message: str
+
+
+def _waves(steps: Sequence[Step]) -> list[list[Step]]:
+    """Registrations in rounds with each prompt name at most once, so one prompt's versions keep their order."""
+    waves: list[list[Step]] = []
+    seen: dict[str, int] = {}
+    for step in steps:
+        if step.action == REGISTER:
+            round_ = seen.get(step.prompt.name, 0)
+            seen[step.prompt.name] = round_ + 1
+            if round_ == len(waves):
+                waves.append([])
+            waves[round_].append(step)
+    return waves
+
+
+def _register_all(
+    registry: MlflowRegistry, steps: Sequence[Step], existing_names: set[str], origins: dict[Key, Origin], jobs: int
+) -> dict[Key, int]:
+    numbers: dict[Key, int] = {}
+    total = sum(step.action == REGISTER for step in steps)
+    created = set(existing_names)
+
+    def register(step: Step) -> tuple[Key, int]:
         prompt = step.prompt
-        message = messages.get(prompt.entry.path, f"prompthooks: {prompt.name} {prompt.entry.version}")
-        return prompt.name, registry.register(prompt, commit, message, name_exists=prompt.name in existing_names)
+        key = (prompt.name, prompt.entry.version)
+        origin = origins[key]
+        return key, registry.register(prompt, origin.commit, origin.message, name_exists=prompt.name in created)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for done, (name, number) in enumerate(pool.map(register, work), start=1):
-            numbers[name] = number
-            _progress(done, len(work), f"registered {name}")
+        for wave in _waves(steps):
+            for key, number in pool.map(register, wave):
+                numbers[key] = number
+                created.add(key[0])
+                _progress(len(numbers), total, f"registered {key[0]} {key[1]}")
     return numbers
 
 
-def _outcomes(steps: Sequence[Step], registered: dict[str, int], winners: dict[str, int], dry_run: bool) -> list[Outcome]:
+def _outcomes(steps: Sequence[Step], registered: dict[Key, int], winners: dict[Key, int], dry_run: bool) -> list[Outcome]:
     outcomes = []
     for step in steps:
-        name = step.prompt.name
+        key = (step.prompt.name, step.prompt.entry.version)
         if step.action == REGISTER and dry_run:
             outcomes.append(Outcome(step, "would-register", None, "not in the registry"))
-        elif step.action == REGISTER and name in winners:
-            outcomes.append(Outcome(step, "skipped", winners[name], f"registered concurrently as MLflow version {winners[name]}"))
+        elif step.action == REGISTER and key in winners:
+            outcomes.append(Outcome(step, "skipped", winners[key], f"registered concurrently as MLflow version {winners[key]}"))
         elif step.action == REGISTER:
-            outcomes.append(Outcome(step, "registered", registered[name], f"as MLflow version {registered[name]}"))
+            outcomes.append(Outcome(step, "registered", registered[key], f"as MLflow version {registered[key]}"))
         elif step.action == SKIP:
             outcomes.append(Outcome(step, "skipped", step.number, step.detail))
         else:
@@ -145,9 +172,49 @@ def _report(outcomes: Sequence[Outcome], options: Options, shown_uri: str, commi
             file.write(_markdown(outcomes, shown_uri, commit))
 
 
+def _current(root: str, ref: str) -> tuple[str, list[CommittedPrompt], Callable[[list[Step]], dict[Key, Origin]]]:
+    """The lock at ``ref``; every version's origin is that commit, its message the last change to the file."""
+    committed = snapshot.read(root, ref)
+
+    def origins(steps: list[Step]) -> dict[Key, Origin]:
+        paths = [step.prompt.entry.path for step in steps if step.action == REGISTER]
+        with git.open_repo(root) as repo:
+            changes = git.last_changes(repo, committed.commit, paths) if paths else {}
+        return {
+            (step.prompt.name, step.prompt.entry.version): Origin(
+                committed.commit, changes[step.prompt.entry.path].subject if step.prompt.entry.path in changes else f"{step.prompt.name} {step.prompt.entry.version}"
+            )
+            for step in steps
+        }
+
+    return committed.commit, committed.prompts, origins
+
+
+def _history(root: str, ref: str) -> tuple[str, list[CommittedPrompt], Callable[[list[Step]], dict[Key, Origin]]]:
+    """Every version that ever appeared in the lock up to ``ref``, oldest first, each from its own commit."""
+    records = history.all_versions(root, ref)
+    prompts: list[CommittedPrompt] = []
+    found: dict[Key, Origin] = {}
+    with git.open_repo(root) as repo:
+        head = git.resolve_commit(repo, ref)
+        for record in records:
+            raw = git.blob_at(repo, record.commit.sha, record.entry.path)
+            if raw is None:
+                raise FatalError(f"{record.entry.path} is locked as {record.name} {record.entry.version} but missing from commit {record.commit.sha[:12]}")
+            content = promptfile.load(raw, record.entry.path).content
+            if content_hash(content) != record.entry.hash:
+                raise FatalError(
+                    f"the lock at commit {record.commit.sha[:12]} does not match {record.entry.path} there "
+                    f"({record.name} {record.entry.version}); it was committed without the hook",
+                )
+            prompts.append(CommittedPrompt(record.name, record.entry, content))
+            found[(record.name, record.entry.version)] = Origin(record.commit.sha, record.commit.subject)
+    return head, prompts, lambda steps: found
+
+
 def sync(root: str, options: Options) -> int:
     deadline = time.monotonic() + options.timeout
-    committed = snapshot.read(root, options.ref)
+    commit, prompts, origins_for = (_history if options.backfill else _current)(root, options.ref)
     uri = tracking_uri(root, options.tracking_uri)
     redact = Redactor.for_tracking(uri)
     shown_uri = display_uri(uri)
@@ -155,28 +222,23 @@ def sync(root: str, options: Options) -> int:
 
     try:
         registry = MlflowRegistry(uri, redact, deadline)
-        names = [prompt.name for prompt in committed.prompts]
-        existing = registry.list_versions(names)
-        steps = syncplan.plan(committed.prompts, existing)
-        registered: dict[str, int] = {}
-        winners: dict[str, int] = {}
+        existing = registry.list_versions(prompt.name for prompt in prompts)
+        steps = syncplan.plan(prompts, existing)
+        registered: dict[Key, int] = {}
+        winners: dict[Key, int] = {}
         if not options.dry_run:
-            to_register = [step.prompt.entry.path for step in steps if step.action == REGISTER]
-            with git.open_repo(root) as repo:
-                changes = git.last_changes(repo, committed.commit, to_register) if to_register else {}
-            messages = {path: info.subject for path, info in changes.items()}
             existing_names = {name for name, versions in existing.items() if versions}
-            registered = _register_all(registry, steps, existing_names, committed.commit, messages, options.jobs)
+            registered = _register_all(registry, steps, existing_names, origins_for(steps), options.jobs)
             if registered:
                 # MLflow has no conditional create: look again, and undo our version where a concurrent sync won.
-                after = registry.list_versions(registered)
-                hashes = {step.prompt.name: step.prompt.entry.hash for step in steps}
+                after = registry.list_versions(name for name, _ in registered)
+                hashes = {(step.prompt.name, step.prompt.entry.version): step.prompt.entry.hash for step in steps}
                 winners = syncplan.lost_races(registered, after, hashes)
-                for name in winners:
-                    registry.delete_version(name, registered[name])
+                for key in winners:
+                    registry.delete_version(key[0], registered[key])
     except FatalError as error:
         error.message = redact(error.message)
         raise
     outcomes = _outcomes(steps, registered, winners, options.dry_run)
-    _report(outcomes, options, shown_uri, committed.commit)
+    _report(outcomes, options, shown_uri, commit)
     return 1 if any(outcome.result == "conflict" for outcome in outcomes) else 0

@@ -280,3 +280,30 @@ def versions_with_auth(uri: str, name: str, credentials: dict[str, str]) -> int:
     )
     result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **credentials}, capture_output=True, text=True, check=True)
     return int(result.stdout.strip())
+
+
+def test_backfill_registers_history_in_semver_order(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = init_repo(tmp_path / "repo")
+    name = f"{prefix}_greeting"
+    path = "prompts/greeting.md"
+    commits, bodies = [], []
+    for step, bump in enumerate([None, None, "minor", "major", None]):
+        current = repo.read(path).decode() if step else ""
+        stamped = [line for line in current.splitlines() if line.startswith("version:")]
+        front = [f"name: {name}", *stamped, *([f"bump: {bump}"] if bump else [])]
+        bodies.append(f"Greeting number {step} for {{{{ person }}}}.\n")
+        repo.write(path, "---\n" + "\n".join(front) + "\n---\n" + bodies[-1])
+        commits.append(lock_and_commit(repo, f"step {step}"))
+    first = sync(repo, "--tracking-uri", mlflow_server.uri, "--backfill")
+    assert first.returncode == 0, first.stderr
+    found = versions(mlflow_server.uri, name)
+    assert [v["prompthooks_version"] for v in found] == ["1.0.0", "1.0.1", "1.1.0", "2.0.0", "2.0.1"]
+    assert [v["number"] for v in found] == [1, 2, 3, 4, 5]
+    assert [v["prompthooks_commit"] for v in found] == commits
+    assert [v["mlflow.prompt.text"] for v in found] == bodies
+    assert [v["description"] for v in found] == [f"step {step}" for step in range(5)]
+    again = sync(repo, "--tracking-uri", mlflow_server.uri, "--backfill")
+    assert again.stdout.splitlines()[-1].startswith("prompthooks sync: 0 registered, 5 skipped, 0 conflict(s)")
+    plain = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert plain.stdout.splitlines()[-1].startswith("prompthooks sync: 0 registered, 1 skipped, 0 conflict(s)")
+    assert len(versions(mlflow_server.uri, name)) == 5
