@@ -25,7 +25,7 @@ class Checkout(NamedTuple):
     git_dir: str
 
 
-def _run(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
     except FileNotFoundError:
@@ -33,7 +33,7 @@ def _run(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess
 
 
 def find_checkout(cwd: str | None = None) -> Checkout:
-    result = _run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=cwd)
+    result = run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=cwd)
     if result.returncode != 0:
         raise FatalError("not inside a git repository (prompthooks reads prompts from git)")
     root, git_dir = result.stdout.decode().splitlines()
@@ -42,15 +42,15 @@ def find_checkout(cwd: str | None = None) -> Checkout:
 
 def indexed_files(root: str) -> list[str]:
     """Tracked and staged paths, ``/``-separated and relative to ``root``."""
-    result = _run(["ls-files", "-z", "--cached", "--full-name"], cwd=root)
+    result = run(["ls-files", "-z", "--cached", "--full-name"], cwd=root)
     if result.returncode != 0:
         raise FatalError(f"git ls-files failed: {result.stderr.decode(errors='replace').strip()}")
     return [path for path in result.stdout.decode("utf-8", "surrogateescape").split("\0") if path]
 
 
-def blob_at_head(root: str, path: str) -> bytes | None:
-    """The committed bytes of ``path`` at HEAD, or None (no commit yet, or no such file)."""
-    result = _run(["cat-file", "blob", f"HEAD:{path}"], cwd=root)
+def blob_at_revision(root: str, revision: str, path: str) -> bytes | None:
+    """The committed bytes of ``path`` at ``revision`` (HEAD, MERGE_HEAD), or None (no such commit or file)."""
+    result = run(["cat-file", "blob", f"{revision}:{path}"], cwd=root)
     return result.stdout if result.returncode == 0 else None
 
 

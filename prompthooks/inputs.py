@@ -25,9 +25,10 @@ class Inputs(NamedTuple):
     prompts: list[tuple[str, StatKey]]  # regular files in the working tree, by repo-relative path
     head_lock: bytes | None  # the lock at HEAD: the baseline for version bumps
     current_lock: bytes | None  # the lock on disk
+    merge_head_lock: bytes | None = None  # during a merge, the other parent's lock: a baseline too
 
     def fingerprint(self, tool: tuple[object, ...]) -> bytes:
-        state = (tool, tuple(self.config), self.prompts, self.head_lock, self.current_lock)
+        state = (tool, tuple(self.config), self.prompts, self.head_lock, self.current_lock, self.merge_head_lock)
         return hashlib.sha256(marshal.dumps(state)).digest()
 
     def newest_mtime_ns(self) -> int:
@@ -51,7 +52,7 @@ def _stat_prompt(root: str, path: str) -> StatKey | None:
     return stat_key(info) if stat.S_ISREG(info.st_mode) else None
 
 
-def collect(root: str, config: Config) -> Inputs:
+def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
     """Everything for ``root``; the working directory must be ``root``."""
     prompts: list[tuple[str, StatKey]] = []
     errors: list[FatalError] = []
@@ -72,4 +73,6 @@ def collect(root: str, config: Config) -> Inputs:
             current_lock: bytes | None = file.read()
     except FileNotFoundError:
         current_lock = None
-    return Inputs(root, config, prompts, git.blob_at_head(root, config.lock), current_lock)
+    merging = git_dir is not None and os.path.exists(os.path.join(git_dir, "MERGE_HEAD"))
+    merge_head_lock = git.blob_at_revision(root, "MERGE_HEAD", config.lock) if merging else None
+    return Inputs(root, config, prompts, git.blob_at_revision(root, "HEAD", config.lock), current_lock, merge_head_lock)

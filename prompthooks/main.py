@@ -25,7 +25,7 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int]) -> 
 
     checkout = git.find_checkout()
     os.chdir(checkout.root)
-    collected = inputs.collect(checkout.root, config.load(checkout.root))
+    collected = inputs.collect(checkout.root, config.load(checkout.root), checkout.git_dir)
     cache = Cache(None if args.no_cache else os.path.join(checkout.git_dir, "prompthooks"))
     fingerprint = collected.fingerprint(FORMAT)
     if cache.is_known_clean(fingerprint):
@@ -86,6 +86,19 @@ def _diff(args: argparse.Namespace) -> int:
     return diff(git.find_checkout().root, args.base, args.target, output=args.format, check_bumps=args.check_bumps)
 
 
+def _merge_lock(args: argparse.Namespace) -> int:
+    from prompthooks.commands.merge import merge_lock
+
+    return merge_lock(args.base, args.ours, args.theirs, args.path)
+
+
+def _install(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.merge import install
+
+    return install(git.find_checkout().root)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prompthooks",
@@ -138,6 +151,22 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     diff.add_argument("--check-bumps", action="store_true", help="exit 1 when a version bump is smaller than its change needs")
     diff.set_defaults(run=_diff)
+
+    merge = commands.add_parser(
+        "merge-lock",
+        help="git merge driver for prompts.lock (see `prompthooks install`)",
+        description="Three-way merge of prompts.lock, called by git as `prompthooks merge-lock %%O %%A %%B %%P`.",
+    )
+    merge.add_argument("base", metavar="BASE")
+    merge.add_argument("ours", metavar="OURS")
+    merge.add_argument("theirs", metavar="THEIRS")
+    merge.add_argument("path", metavar="PATH", nargs="?")
+    merge.set_defaults(run=_merge_lock)
+
+    install = commands.add_parser(
+        "install", help="configure the prompts.lock merge driver", description="Configure the prompts.lock merge driver in .git/config and .gitattributes (idempotent)."
+    )
+    install.set_defaults(run=_install)
 
     log = commands.add_parser("log", help="the version history of one prompt, newest first", description="The version history of one prompt from git: each version, its hash and the commit that introduced it, newest first.")
     log.add_argument("name")

@@ -81,7 +81,28 @@ def name_prompts(files: Sequence[tuple[str, PromptFile]], config: Config) -> dic
     return named
 
 
-def _decide(name: str, path: str, file: PromptFile, base: LockEntry | None, config: Config) -> tuple[str, str | None]:
+def merge_baselines(ours: Mapping[str, LockEntry], theirs: Mapping[str, LockEntry]) -> tuple[dict[str, LockEntry], dict[str, set[str]]]:
+    """While merging, a prompt's baseline is the parents' entry with the higher version.
+
+    Returns that baseline and, per prompt, the parents' versions: a front matter
+    holding either one was not edited by hand, whichever side the merge kept.
+    """
+    from prompthooks import versioning
+
+    merged = dict(ours)
+    parents: dict[str, set[str]] = {}
+    for name, entry in theirs.items():
+        mine = merged.get(name)
+        if mine is None or versioning.parse_version(entry.version) > versioning.parse_version(mine.version):
+            merged[name] = entry
+        if mine is not None:
+            parents[name] = {mine.version, entry.version}
+    return merged, parents
+
+
+def _decide(
+    name: str, path: str, file: PromptFile, base: LockEntry | None, config: Config, parent_versions: set[str]
+) -> tuple[str, str | None]:
     """The version for one prompt and, when it moved, why."""
     from prompthooks import variables, versioning  # only prompts that changed need semver
 
@@ -92,7 +113,7 @@ def _decide(name: str, path: str, file: PromptFile, base: LockEntry | None, conf
     locked = versioning.parse_version(base.version)
     required, why_required = variables.required_increment(base.variables, file.variables)
     minimum = versioning.bump(locked, required)
-    if file.version is not None and file.version != base.version:
+    if file.version is not None and file.version != base.version and file.version not in parent_versions:
         written = versioning.parse_version(file.version)
         if written < locked:
             raise FatalError(
@@ -113,7 +134,12 @@ def _decide(name: str, path: str, file: PromptFile, base: LockEntry | None, conf
     return str(versioning.bump(locked, increment)), f"{increment.label}, {why}" if why else increment.label
 
 
-def plan(files: Sequence[tuple[str, PromptFile]], baseline: Mapping[str, LockEntry], config: Config) -> Plan:
+def plan(
+    files: Sequence[tuple[str, PromptFile]],
+    baseline: Mapping[str, LockEntry],
+    config: Config,
+    parents: Mapping[str, set[str]] | None = None,
+) -> Plan:
     """The lock entries, the changes against ``baseline`` and the front matters to stamp."""
     entries: dict[str, LockEntry] = {}
     changes: list[Change] = []
@@ -122,7 +148,7 @@ def plan(files: Sequence[tuple[str, PromptFile]], baseline: Mapping[str, LockEnt
     for name, (path, file) in sorted(name_prompts(files, config).items()):
         base = baseline.get(name)
         try:
-            version, reason = _decide(name, path, file, base, config)
+            version, reason = _decide(name, path, file, base, config, (parents or {}).get(name, set()))
         except FatalError as error:
             errors.append(error)
             continue

@@ -48,8 +48,12 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     config = inputs.config
     files = _read_prompts(inputs, cache)
     baseline = _read_lock(inputs.head_lock, f"HEAD:{config.lock}", cache) if inputs.head_lock is not None else {}
+    parents: dict[str, set[str]] = {}
+    if inputs.merge_head_lock is not None:
+        other = _read_lock(inputs.merge_head_lock, f"MERGE_HEAD:{config.lock}", cache)
+        baseline, parents = planning.merge_baselines(baseline, other)
     current = _read_lock(inputs.current_lock, config.lock, cache) if inputs.current_lock is not None else None
-    plan = planning.plan(files, baseline, config)
+    plan = planning.plan(files, baseline, config, parents)
     rendered = lockfile.render(plan.entries, cache.chunks)
     cache.save(plan.entries)
     return Workspace(config, plan, current, inputs.current_lock, rendered)

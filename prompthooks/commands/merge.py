@@ -1,0 +1,68 @@
+"""``prompthooks merge-lock`` (a git merge driver for prompts.lock) and ``prompthooks install``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from prompthooks import config, fileio, git, lockfile, mergelock
+from prompthooks.errors import FatalError
+
+DRIVER = "prompthooks"
+DRIVER_COMMAND = "prompthooks merge-lock %O %A %B %P"
+
+
+def _read(path: str, label: str) -> dict[str, lockfile.LockEntry]:
+    try:
+        with open(path, "rb") as file:
+            raw = file.read()
+    except FileNotFoundError:
+        return {}
+    return lockfile.parse(raw, label) if raw.strip() else {}
+
+
+def merge_lock(base: str, ours: str, theirs: str, name: str | None) -> int:
+    """Merge the three locks into ``ours``; exit 1 leaves the merge stopped for a human or `prompthooks lock`."""
+    label = name or "prompts.lock"
+    result = mergelock.merge(_read(base, f"{label} (base)"), _read(ours, f"{label} (ours)"), _read(theirs, f"{label} (theirs)"))
+    fileio.write_if_changed(ours, lockfile.render(result.entries))
+    for line in result.semver_conflicts:
+        print(f"{label}: conflict: {line}", file=sys.stderr)
+    for line in result.to_recompute:
+        print(f"{label}: {line}", file=sys.stderr)
+    if result.semver_conflicts or result.to_recompute:
+        print(f"{label}: resolve the prompt files, run `prompthooks lock`, then stage {label}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _git_config(root: str, *args: str) -> str:
+    result = git.run(["config", *args], cwd=root)
+    return result.stdout.decode().strip() if result.returncode == 0 else ""
+
+
+def install(root: str) -> int:
+    """Configure the merge driver in .git/config and .gitattributes; running it again changes nothing."""
+    changed = []
+    for key, value in ((f"merge.{DRIVER}.name", "prompthooks: merge prompts.lock"), (f"merge.{DRIVER}.driver", DRIVER_COMMAND)):
+        if _git_config(root, "--get", key) != value:
+            if git.run(["config", key, value], cwd=root).returncode != 0:
+                raise FatalError(f"could not set {key} in the git config")
+            changed.append(f"git config {key}")
+    lock_path = config.load(root).lock
+    line = f"{lock_path} merge={DRIVER}"
+    attributes = os.path.join(root, ".gitattributes")
+    try:
+        with open(attributes, "rb") as file:
+            current = file.read().decode()
+    except FileNotFoundError:
+        current = ""
+    if line not in current.splitlines():
+        separator = "" if not current or current.endswith("\n") else "\n"
+        fileio.write_if_changed(attributes, (current + separator + line + "\n").encode())
+        changed.append(".gitattributes")
+    if changed:
+        print(f"prompthooks: installed the {lock_path} merge driver ({', '.join(changed)}); commit .gitattributes")
+    else:
+        print(f"prompthooks: the {lock_path} merge driver is already installed")
+    return 0
