@@ -21,7 +21,7 @@ from typing import Any, Final
 from prompthooks import __version__
 from prompthooks.fileio import write_if_changed
 from prompthooks.inputs import StatKey
-from prompthooks.lockfile import PREAMBLE_KEY, Entries
+from prompthooks.lockfile import PREAMBLE_KEY, Entries, chunk_key
 from prompthooks.records import LockEntry, PromptFile
 
 FORMAT: Final = (3, __version__, sys.version)
@@ -51,7 +51,8 @@ class Cache:
             return
         try:
             os.makedirs(self.directory, exist_ok=True)
-            write_if_changed(os.path.join(self.directory, name), marshal.dumps((FORMAT, data)))
+            payload: Any = (FORMAT, data)
+            write_if_changed(os.path.join(self.directory, name), marshal.dumps(payload))
         except OSError:
             pass  # a read-only git directory only costs speed
 
@@ -59,7 +60,7 @@ class Cache:
         return mtime_ns >= self.started_ns - RACY_NS
 
     def is_known_clean(self, fingerprint: bytes) -> bool:
-        return self._read("clean") == fingerprint
+        return bool(self._read("clean") == fingerprint)
 
     def remember_clean(self, fingerprint: bytes) -> None:
         self._write("clean", fingerprint)
@@ -90,6 +91,6 @@ class Cache:
 
     def save(self, rendered: Entries) -> None:
         """Keep what this run used; ``rendered`` are the entries of the lock it rendered."""
-        keys = [PREAMBLE_KEY] + [(name, *entry) for name, entry in rendered.items()]
+        keys = [PREAMBLE_KEY] + [chunk_key(name, entry) for name, entry in rendered.items()]
         chunks = {key: self.chunks[key] for key in keys if key in self.chunks}
         self._write("records", (self._used_files, self._used_locks, chunks))

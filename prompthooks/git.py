@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from prompthooks.errors import FatalError
 
 if TYPE_CHECKING:
-    from git import Repo
+    from git import Repo as Repo
 
 
 class Checkout(NamedTuple):
@@ -89,7 +89,8 @@ def blob_at(repo: Repo, commit: str, path: str) -> bytes | None:
 
 def files_at(repo: Repo, commit: str) -> list[str]:
     """Every file path in ``commit``'s tree, ``/``-separated."""
-    return [item.path for item in repo.commit(commit).tree.traverse() if item.type == "blob"]
+    listing: str = repo.git.ls_tree("-r", "-z", "--name-only", commit)
+    return [path for path in listing.split("\0") if path]
 
 
 class CommitInfo(NamedTuple):

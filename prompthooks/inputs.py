@@ -10,7 +10,7 @@ import hashlib
 import marshal
 import os
 import stat
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from prompthooks import git, globs
 from prompthooks.config import Config
@@ -28,7 +28,7 @@ class Inputs(NamedTuple):
     merge_head_lock: bytes | None = None  # during a merge, the other parent's lock: a baseline too
 
     def fingerprint(self, tool: tuple[object, ...]) -> bytes:
-        state = (tool, tuple(self.config), self.prompts, self.head_lock, self.current_lock, self.merge_head_lock)
+        state: Any = (tool, tuple(self.config), self.prompts, self.head_lock, self.current_lock, self.merge_head_lock)
         return hashlib.sha256(marshal.dumps(state)).digest()
 
     def newest_mtime_ns(self) -> int:

@@ -48,16 +48,21 @@ def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
     if not isinstance(prompts, dict):
         raise FatalError("[prompts] must be a table", path=path)
     entries: dict[str, LockEntry] = {}
-    required = ("path", "version", "hash")
     for name, table in prompts.items():
-        fields = [table.get(key) for key in required] if isinstance(table, dict) else []
-        if len(fields) != len(required) or not all(isinstance(value, str) for value in fields):
-            raise FatalError(f"[prompts.{name}] needs string keys {', '.join(required)}", path=path)
-        variables = table.get("variables")
-        if variables is not None and not (isinstance(variables, list) and all(isinstance(item, str) for item in variables)):
-            raise FatalError(f"[prompts.{name}] variables must be a list of strings", path=path)
-        entries[name] = LockEntry(*fields, None if variables is None else tuple(variables))
+        entries[name] = _entry(name, table, path)
     return entries
+
+
+def _entry(name: str, table: object, path: str) -> LockEntry:
+    if not isinstance(table, dict):
+        raise FatalError(f"[prompts.{name}] must be a table", path=path)
+    prompt_path, version, hash_ = table.get("path"), table.get("version"), table.get("hash")
+    if not (isinstance(prompt_path, str) and isinstance(version, str) and isinstance(hash_, str)):
+        raise FatalError(f"[prompts.{name}] needs string keys path, version, hash", path=path)
+    variables = table.get("variables")
+    if variables is not None and not (isinstance(variables, list) and all(isinstance(item, str) for item in variables)):
+        raise FatalError(f"[prompts.{name}] variables must be a list of strings", path=path)
+    return LockEntry(prompt_path, version, hash_, None if variables is None else tuple(variables))
 
 
 def table_header(name: str) -> str:
@@ -78,11 +83,7 @@ def entry_of(raw: bytes, name: str, path: str, header: str | None = None) -> Loc
         return None
     end = text.find("\n[", start + len(opener))
     chunk = text[start : len(text) if end == -1 else end + 1]
-    table = tomlread.loads(chunk.encode(), path).get("prompts", {}).get(name)
-    if not isinstance(table, dict) or not all(isinstance(table.get(key), str) for key in ("path", "version", "hash")):
-        raise FatalError(f"[prompts.{name}] needs string keys path, version, hash", path=path)
-    variables = table.get("variables")
-    return LockEntry(table["path"], table["version"], table["hash"], None if variables is None else tuple(variables))
+    return _entry(name, tomlread.loads(chunk.encode(), path).get("prompts", {}).get(name), path)
 
 
 def _table(entry: LockEntry) -> dict[str, object]:
@@ -113,11 +114,17 @@ def _render_preamble() -> str:
 def render(entries: Entries, chunks: ChunkCache | None = None) -> bytes:
     """The lock's bytes: always UTF-8 with LF line endings."""
     cache: ChunkCache = {} if chunks is None else chunks
-    parts: list[str] = []
-    for key in [PREAMBLE_KEY] + [(name, *entry) for name, entry in sorted(entries.items())]:
-        text = cache.get(key)
-        if text is None:
-            text = _render_preamble() if key == PREAMBLE_KEY else _render_table(str(key[0]), LockEntry(*key[1:]))
-            cache[key] = text
-        parts.append(text)
+    if PREAMBLE_KEY not in cache:
+        cache[PREAMBLE_KEY] = _render_preamble()
+    parts = [cache[PREAMBLE_KEY]]
+    for name, entry in sorted(entries.items()):
+        key = chunk_key(name, entry)
+        if key not in cache:
+            cache[key] = _render_table(name, entry)
+        parts.append(cache[key])
     return "\n".join(parts).encode()
+
+
+def chunk_key(name: str, entry: LockEntry) -> tuple[object, ...]:
+    """A plain tuple (marshal takes no named tuples) naming one rendered table."""
+    return (name, *entry)

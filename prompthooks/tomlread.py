@@ -20,8 +20,7 @@ def loads(raw: bytes, path: str) -> dict[str, Any]:
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise FatalError("not valid UTF-8", path=path, line=line) from None
+        raise FatalError("not valid UTF-8", path=path, line=raw.count(b"\n", 0, error.start) + 1) from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         match = _AT_LINE.search(message)
