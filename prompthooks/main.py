@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from prompthooks import __version__
 from prompthooks.errors import FatalError, FatalErrors
@@ -99,26 +99,24 @@ def _install(args: argparse.Namespace) -> int:
     return install(git.find_checkout().root)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="prompthooks",
-        description="Version prompt templates in git and mirror them into the MLflow Prompt Registry.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    # An explicit prog spares add_subparsers a help formatter (and its imports) on every hook run.
-    commands = parser.add_subparsers(prog="prompthooks", dest="command", metavar="COMMAND", required=True)
+def _hook_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_: str) -> argparse.ArgumentParser:
+    command = commands.add_parser(name, help=help_, description=help_)
+    command.add_argument("-q", "--quiet", action="store_true", help="print nothing; only the exit code tells")
+    command.add_argument("--no-cache", action="store_true", help="ignore and do not update the cache under .git/")
+    return command
 
-    def hook_command(name: str, help_: str) -> argparse.ArgumentParser:
-        command = commands.add_parser(name, help=help_, description=help_)
-        command.add_argument("-q", "--quiet", action="store_true", help="print nothing; only the exit code tells")
-        command.add_argument("--no-cache", action="store_true", help="ignore and do not update the cache under .git/")
-        return command
 
-    hook_command(
-        "lock", "hash every prompt into prompts.lock and bump changed versions; exit 1 when anything was written"
+def _add_lock(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    _hook_command(
+        commands, "lock", "hash every prompt into prompts.lock and bump changed versions; exit 1 when anything was written"
     ).set_defaults(run=_lock)
-    hook_command("check", "exit 1 when prompts.lock or a front matter is stale; never writes").set_defaults(run=_check)
 
+
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    _hook_command(commands, "check", "exit 1 when prompts.lock or a front matter is stale; never writes").set_defaults(run=_check)
+
+
+def _add_sync(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync = commands.add_parser(
         "sync",
         help="register every committed lock entry the MLflow Prompt Registry lacks",
@@ -139,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     sync.set_defaults(run=_sync)
 
+
+def _add_diff(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diff = commands.add_parser(
         "diff",
         help="explain prompt changes between two revisions",
@@ -152,6 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--check-bumps", action="store_true", help="exit 1 when a version bump is smaller than its change needs")
     diff.set_defaults(run=_diff)
 
+
+def _add_merge_lock(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     merge = commands.add_parser(
         "merge-lock",
         help="git merge driver for prompts.lock (see `prompthooks install`)",
@@ -163,26 +165,68 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("path", metavar="PATH", nargs="?")
     merge.set_defaults(run=_merge_lock)
 
-    install = commands.add_parser(
-        "install", help="configure the prompts.lock merge driver", description="Configure the prompts.lock merge driver in .git/config and .gitattributes (idempotent)."
-    )
-    install.set_defaults(run=_install)
 
-    log = commands.add_parser("log", help="the version history of one prompt, newest first", description="The version history of one prompt from git: each version, its hash and the commit that introduced it, newest first.")
+def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    commands.add_parser(
+        "install",
+        help="configure the prompts.lock merge driver",
+        description="Configure the prompts.lock merge driver in .git/config and .gitattributes (idempotent).",
+    ).set_defaults(run=_install)
+
+
+def _add_log(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    log = commands.add_parser(
+        "log",
+        help="the version history of one prompt, newest first",
+        description="The version history of one prompt from git: each version, its hash and the commit that introduced it, newest first.",
+    )
     log.add_argument("name")
     log.add_argument("--ref", default="HEAD", help="history up to this revision (default: HEAD)")
     log.add_argument("--json", action="store_true", help="print JSON")
     log.set_defaults(run=_log)
 
-    show = commands.add_parser("show", help="print a prompt as committed at a version", description="Print a prompt file exactly as it was committed at NAME@VERSION (default: the version locked at --ref).")
+
+def _add_show(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    show = commands.add_parser(
+        "show",
+        help="print a prompt as committed at a version",
+        description="Print a prompt file exactly as it was committed at NAME@VERSION (default: the version locked at --ref).",
+    )
     show.add_argument("spec", metavar="NAME[@VERSION]")
     show.add_argument("--ref", default="HEAD", help="look up to this revision (default: HEAD)")
     show.set_defaults(run=_show)
+
+
+SUBCOMMANDS: Final = {
+    "lock": _add_lock,
+    "check": _add_check,
+    "sync": _add_sync,
+    "diff": _add_diff,
+    "log": _add_log,
+    "show": _add_show,
+    "merge-lock": _add_merge_lock,
+    "install": _add_install,
+}
+
+
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prompthooks",
+        description="Version prompt templates in git and mirror them into the MLflow Prompt Registry.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # An explicit prog spares add_subparsers a help formatter (and its imports) on every hook run.
+    commands = parser.add_subparsers(prog="prompthooks", dest="command", metavar="COMMAND", required=True)
+    # The hook runs on every commit: define only the subcommand asked for (all of them for --help or a typo).
+    asked = SUBCOMMANDS.get(argv[0]) if argv else None
+    for add in [asked] if asked else SUBCOMMANDS.values():
+        add(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(arguments).parse_args(arguments)
     try:
         result: int = args.run(args)
         return result
