@@ -58,11 +58,3 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     cache.save(plan.entries)
     return Workspace(config, plan, current, inputs.current_lock, rendered)
 
-
-def is_clean(workspace: Workspace) -> bool:
-    """Nothing to write: the lock is current and no front matter needs a stamp."""
-    if workspace.plan.stamps:
-        return False
-    if workspace.current_raw is None:
-        return not workspace.plan.entries
-    return workspace.current_raw == workspace.rendered

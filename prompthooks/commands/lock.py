@@ -7,7 +7,7 @@ import codecs
 from prompthooks import fileio
 from prompthooks.errors import FatalError
 from prompthooks.planning import Stamp
-from prompthooks.workspace import Workspace, is_clean
+from prompthooks.workspace import Workspace
 
 
 def stamped_bytes(stamp: Stamp) -> bytes:
@@ -31,7 +31,8 @@ def lock(workspace: Workspace, *, quiet: bool) -> int:
     stamped = {stamp.path: stamped_bytes(stamp) for stamp in plan.stamps}
     written = [path for path, data in stamped.items() if fileio.write_if_changed(path, data)]
     lock_path = workspace.config.lock
-    if not is_clean(workspace) and workspace.current_raw != workspace.rendered:
+    lock_wanted = workspace.current_raw is not None or bool(plan.entries)  # no prompts, no lock: no new file
+    if lock_wanted and workspace.current_raw != workspace.rendered:
         fileio.write_if_changed(lock_path, workspace.rendered)
         written.append(lock_path)
     if not written:
