@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import mlflow
+import tomllib
 
 
 def main() -> int:

@@ -13,7 +13,8 @@ from collections.abc import Mapping, MutableMapping
 from typing import Final
 
 from prompthooks.errors import FatalError
-from prompthooks.records import HASH_SCHEME, LockEntry as LockEntry
+from prompthooks.records import HASH_SCHEME
+from prompthooks.records import LockEntry as LockEntry
 
 LOCK_VERSION: Final = 1
 HEADER: Final = (

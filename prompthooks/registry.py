@@ -7,6 +7,7 @@ tag in the filter, or MLflow silently returns nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -134,10 +135,8 @@ class MlflowRegistry:
             filter_string = f"name IN ({quoted}) AND {IS_PROMPT_FILTER}"
             page_token = None
             while True:
-                page = self._call(
-                    lambda: self.client.search_model_versions(filter_string=filter_string, page_token=page_token),
-                    "list prompt versions",
-                )
+                search = functools.partial(self.client.search_model_versions, filter_string=filter_string, page_token=page_token)
+                page = self._call(search, "list prompt versions")
                 for version in page:
                     tags = dict(version.tags)
                     found.setdefault(version.name, []).append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from prompthooks import lockfile, planning
@@ -36,7 +37,7 @@ def _read_prompts(inputs: Inputs, cache: Cache) -> list[tuple[str, PromptFile]]:
     errors: list[FatalError] = []
     for path, key in inputs.prompts:
         try:
-            files.append((path, cache.prompt_file(path, key, lambda: _read_prompt(path))))
+            files.append((path, cache.prompt_file(path, key, functools.partial(_read_prompt, path))))
         except FatalError as error:
             errors.append(error)
     if errors:
@@ -57,4 +58,3 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     rendered = lockfile.render(plan.entries, cache.chunks)
     cache.save(plan.entries)
     return Workspace(config, plan, current, inputs.current_lock, rendered)
-

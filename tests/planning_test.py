@@ -4,9 +4,8 @@ import pytest
 
 from prompthooks.config import DEFAULT, Config
 from prompthooks.errors import FatalError
-from prompthooks.records import LockEntry
 from prompthooks.planning import Stamp, plan, registry_name
-from prompthooks.records import PromptFile
+from prompthooks.records import LockEntry, PromptFile
 
 OLD, NEW = "sha256:old", "sha256:new"
 

@@ -106,7 +106,7 @@ def test_each_step_of_the_history(history: tuple[GitRepo, list[str]], capsys: py
         ("removed old (prompts/old.md): 1.0.0 removed", None),
         ("changed assistant (prompts/assistant.jinja2): 2.0.0 -> 2.1.0 [minor]", "  variables removed: tone"),
     ]
-    for (before, after), (headline, detail) in zip(zip(commits, commits[1:]), expected):
+    for (before, after), (headline, detail) in zip(zip(commits[:-1], commits[1:], strict=True), expected, strict=True):
         assert main(["diff", before, after]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert lines[2] == headline

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from prompthooks.main import main
 from prompthooks.registry import IS_PROMPT_FILTER
 from tests.conftest import GitRepo, init_repo
 from tests.mlflow_server import ADMIN_PASSWORD, ADMIN_USERNAME, MlflowServer, free_port
