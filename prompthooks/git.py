@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from prompthooks.errors import FatalError
 
 if TYPE_CHECKING:
+    from git import Blob
     from git import Repo as Repo
 
 
@@ -87,10 +88,27 @@ def blob_at(repo: Repo, commit: str, path: str) -> bytes | None:
     return data
 
 
-def files_at(repo: Repo, commit: str) -> list[str]:
-    """Every file path in ``commit``'s tree, ``/``-separated."""
-    listing: str = repo.git.ls_tree("-r", "-z", "--name-only", commit)
-    return [path for path in listing.split("\0") if path]
+class TreeFile(NamedTuple):
+    mode: int
+    blob: Blob
+
+    def read(self) -> bytes:
+        data: bytes = self.blob.data_stream.read()
+        return data
+
+
+def tree_files(repo: Repo, commit: str) -> dict[str, TreeFile]:
+    """Every file in ``commit``'s tree by ``/``-separated path, each tree parsed once.
+
+    (``tree / path`` per file parses the folders on the way every time: quadratic on a large folder.)
+    """
+    from git import Blob
+
+    files: dict[str, TreeFile] = {}
+    for item in repo.commit(commit).tree.traverse():
+        if isinstance(item, Blob):
+            files[str(item.path)] = TreeFile(item.mode, item)
+    return files
 
 
 class CommitInfo(NamedTuple):

@@ -30,19 +30,16 @@ class Snapshot(NamedTuple):
     prompts: list[CommittedPrompt]  # sorted by name
 
 
-def _blob_following_links(repo: git.Repo, commit: str, path: str) -> bytes:
-    tree = repo.commit(commit).tree
-    try:
-        blob = tree / path
-    except KeyError:
-        raise FatalError(f"not in commit {commit[:12]}", path=path) from None
-    if blob.mode == SYMLINK_MODE:
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), blob.data_stream.read().decode()))
+def _following_links(files: dict[str, git.TreeFile], path: str) -> bytes:
+    found = files.get(path)
+    if found is None:
+        raise FatalError("is not in the commit", path=path)
+    if found.mode == SYMLINK_MODE:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), found.read().decode()))
         if target.startswith("../") or posixpath.isabs(target):
             raise FatalError("symlink points outside the repository; prompts must live in the repository", path=path)
-        return _blob_following_links(repo, commit, target)
-    data: bytes = blob.data_stream.read()
-    return data
+        return _following_links(files, target)
+    return found.read()
 
 
 def read(root: str, ref: str) -> Snapshot:
@@ -58,10 +55,11 @@ def read(root: str, ref: str) -> Snapshot:
         locked = lockfile.parse(raw_lock, label)
         files: list[tuple[str, PromptFile]] = []
         contents: dict[str, PromptContent] = {}
-        for path in globs.select(git.files_at(repo, commit), settings.include, settings.exclude):
+        tree = git.tree_files(repo, commit)
+        for path in globs.select(tree, settings.include, settings.exclude):
             if path == settings.lock:
                 continue
-            loaded = promptfile.load(_blob_following_links(repo, commit, path), path)
+            loaded = promptfile.load(_following_links(tree, path), path)
             files.append((path, promptfile.summarize(loaded, path)))
             contents[path] = loaded.content
     plan = planning.plan(files, locked, settings)

@@ -25,11 +25,11 @@ def _at_commit(repo: git.Repo, commit: str) -> dict[str, Version]:
     if raw_lock is None:
         return {}
     versions = {}
+    tree = git.tree_files(repo, commit)
     for name, entry in lockfile.parse(raw_lock, f"{commit[:12]}:{lock_path}").items():
-        raw = git.blob_at(repo, commit, entry.path)
-        if raw is None:
+        if entry.path not in tree:
             raise FatalError(f"{entry.path} is locked as {name} but missing from commit {commit[:12]}")
-        versions[name] = _version(raw, entry)
+        versions[name] = _version(tree[entry.path].read(), entry)
     return versions
 
 
