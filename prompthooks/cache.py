@@ -89,8 +89,9 @@ class Cache:
         self._used_locks[raw] = {name: tuple(entry) for name, entry in entries.items()}
         return entries
 
-    def save(self, rendered: Entries) -> None:
-        """Keep what this run used; ``rendered`` are the entries of the lock it rendered."""
+    def save(self, rendered: Entries, rendered_bytes: bytes) -> None:
+        """Keep what this run used, and the lock it rendered: likely the one on disk next time."""
+        self._used_locks[rendered_bytes] = {name: tuple(entry) for name, entry in rendered.items()}
         keys = [PREAMBLE_KEY] + [chunk_key(name, entry) for name, entry in rendered.items()]
         chunks = {key: self.chunks[key] for key in keys if key in self.chunks}
         self._write("records", (self._used_files, self._used_locks, chunks))

@@ -56,5 +56,5 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     current = _read_lock(inputs.current_lock, config.lock, cache) if inputs.current_lock is not None else None
     plan = planning.plan(files, baseline, config, parents)
     rendered = lockfile.render(plan.entries, cache.chunks)
-    cache.save(plan.entries)
+    cache.save(plan.entries, rendered)
     return Workspace(config, plan, current, inputs.current_lock, rendered)
