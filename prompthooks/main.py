@@ -240,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug: say so, with the traceback, and exit apart from expected failures
         import traceback
 
-        traceback.print_exc()
-        print(f"prompthooks: unexpected error: {type(error).__name__}: {error}", file=sys.stderr)
+        from prompthooks.secrets import Redactor
+
+        uris = [getattr(args, "tracking_uri", None) or "", os.environ.get("MLFLOW_TRACKING_URI", "")]
+        redact = Redactor([secret for uri in uris for secret in Redactor.for_tracking(uri).secrets])
+        print(redact(traceback.format_exc()), end="", file=sys.stderr)
+        print(redact(f"prompthooks: unexpected error: {type(error).__name__}: {error}"), file=sys.stderr)
         return EXIT_UNEXPECTED

@@ -26,10 +26,10 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str]) -> None:
         # Longest first, so a secret containing another is masked whole.
-        self._secrets = sorted({secret for secret in secrets if len(secret) >= 3}, key=len, reverse=True)
+        self.secrets = sorted({secret for secret in secrets if len(secret) >= 3}, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in self.secrets:
             text = text.replace(secret, MASK)
             quoted = urllib.parse.quote(secret, safe="")
             if quoted != secret:

@@ -42,3 +42,18 @@ def test_unexpected_errors_exit_3_with_a_clear_line(repo: GitRepo) -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True)
     assert result.returncode == 3
     assert result.stderr.splitlines()[-1] == "prompthooks: unexpected error: RuntimeError: boom"
+
+
+def test_unexpected_errors_hide_credentials(repo: GitRepo) -> None:
+    code = (
+        "import prompthooks.commands.sync as s\n"
+        "def boom(root, options): raise RuntimeError('failed talking to ' + options.tracking_uri)\n"
+        "s.sync = boom\n"
+        "from prompthooks.main import main\n"
+        "raise SystemExit(main(['sync', '--tracking-uri', 'https://ci:hunter2-secret@mlflow.example.com']))"
+    )
+    env = {**os.environ, "MLFLOW_TRACKING_TOKEN": "token-secret-42"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, env=env)
+    assert result.returncode == 3
+    assert "hunter2-secret" not in result.stderr and "token-secret-42" not in result.stderr
+    assert result.stderr.splitlines()[-1] == "prompthooks: unexpected error: RuntimeError: failed talking to https://***@mlflow.example.com"
