@@ -306,3 +306,26 @@ def test_backfill_registers_history_in_semver_order(tmp_path: Path, prefix: str,
     plain = sync(repo, "--tracking-uri", mlflow_server.uri)
     assert plain.stdout.splitlines()[-1].startswith("prompthooks sync: 0 registered, 1 skipped, 0 conflict(s)")
     assert len(versions(mlflow_server.uri, name)) == 5
+
+
+def test_progress_on_a_terminal(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    import pty
+
+    repo = make_repo(tmp_path / "repo", prefix, count=12)
+    main_fd, terminal_fd = pty.openpty()
+    process = subprocess.Popen([PROMPTHOOKS, "sync", "--tracking-uri", mlflow_server.uri], cwd=repo.root, stdout=subprocess.PIPE, stderr=terminal_fd)
+    os.close(terminal_fd)
+    stdout, _ = process.communicate(timeout=300)
+    progress = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        progress += chunk
+    os.close(main_fd)
+    assert process.returncode == 0
+    assert b"[12/12] registered " in progress
+    assert b"/12]" not in stdout  # progress stays off the report
