@@ -1,6 +1,6 @@
 """A cache under the git directory that keeps the hook near Python's start-up time.
 
-Two files: ``clean`` holds the fingerprint of the last run's inputs that
+Two files: ``clean`` holds the inputs of the last run that
 needed no change, so an unchanged repository is answered without parsing
 anything; ``records`` holds, per prompt file, what the file says (keyed by its
 stat, like git's index), parsed locks (keyed by their bytes) and rendered lock
