@@ -2,17 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.commands.lock_test import lock_twice, run
+from tests.commands.lock_test import run, write_locked
 from tests.conftest import GitRepo
 
 
 @pytest.fixture
 def locked(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> GitRepo:
-    repo.write("prompts/a.md", "---\nname: a\n---\nHello\n")
-    repo.write("prompts/b.md", "Bye\n")
-    repo.git("add", "-A")
-    lock_twice(capsys, repo)
-    repo.commit()
+    write_locked(capsys, repo, {"prompts/a.md": "---\nname: a\n---\nHello\n", "prompts/b.md": "Bye\n"})
     return repo
 
 

@@ -35,6 +35,15 @@ def lock_twice(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> str:
     return out
 
 
+def write_locked(capsys: pytest.CaptureFixture[str], repo: GitRepo, files: dict[str, str]) -> None:
+    """Commit ``files`` with their lock, as the hook leaves them."""
+    for path, text in files.items():
+        repo.write(path, text)
+    repo.git("add", "-A")
+    lock_twice(capsys, repo)
+    repo.commit()
+
+
 def test_first_run_creates_the_lock_and_stamps(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.write("prompts/assistant.jinja2", ASSISTANT)
     repo.write("prompts/plain.md", "Summarise {{ text }}.\n")
@@ -73,10 +82,7 @@ def test_bump_from_front_matter_is_consumed(repo: GitRepo, capsys: pytest.Captur
 
 
 def test_editing_again_before_committing_bumps_once(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write("prompts/a.md", "one\n")
-    repo.git("add", "-A")
-    lock_twice(capsys, repo)
-    repo.commit()
+    write_locked(capsys, repo, {"prompts/a.md": "one\n"})
     for text in ("two\n", "three\n", "four\n"):
         repo.write("prompts/a.md", text)
         out = lock_twice(capsys, repo)
@@ -98,10 +104,7 @@ def test_reverting_content_restores_the_locked_version(repo: GitRepo, capsys: py
 
 
 def test_hand_raised_version_wins(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write("prompts/a.md", "---\nversion: 1.0.0\n---\nHello\n")
-    repo.git("add", "-A")
-    lock_twice(capsys, repo)
-    repo.commit()
+    write_locked(capsys, repo, {"prompts/a.md": "---\nversion: 1.0.0\n---\nHello\n"})
     repo.write("prompts/a.md", "---\nversion: 3.0.0\n---\nHello, world\n")
     out = lock_twice(capsys, repo)
     assert out.splitlines()[0] == "a: 1.0.0 -> 3.0.0 (major, version raised in front matter, prompts/a.md)"
@@ -109,11 +112,7 @@ def test_hand_raised_version_wins(repo: GitRepo, capsys: pytest.CaptureFixture[s
 
 
 def test_deleted_prompt_leaves_the_lock(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write("prompts/a.md", "a\n")
-    repo.write("prompts/b.md", "b\n")
-    repo.git("add", "-A")
-    lock_twice(capsys, repo)
-    repo.commit()
+    write_locked(capsys, repo, {"prompts/a.md": "a\n", "prompts/b.md": "b\n"})
     repo.git("rm", "-q", "prompts/b.md")
     out = lock_twice(capsys, repo)
     assert "b: 1.0.0 removed (prompts/b.md)" in out
@@ -121,10 +120,7 @@ def test_deleted_prompt_leaves_the_lock(repo: GitRepo, capsys: pytest.CaptureFix
 
 
 def test_renamed_file_keeps_its_version_history(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write("prompts/a.md", "---\nname: greeting\nversion: 1.4.0\n---\nHi\n")
-    repo.git("add", "-A")
-    lock_twice(capsys, repo)
-    repo.commit()
+    write_locked(capsys, repo, {"prompts/a.md": "---\nname: greeting\nversion: 1.4.0\n---\nHi\n"})
     repo.git("mv", "prompts/a.md", "prompts/hello.md")
     out = lock_twice(capsys, repo)
     assert out.splitlines()[0] == "greeting: 1.4.0 -> 1.4.0 (renamed from prompts/a.md, prompts/hello.md)"
@@ -140,10 +136,7 @@ def test_stamping_keeps_bom_and_crlf(repo: GitRepo, capsys: pytest.CaptureFixtur
 
 
 def test_line_endings_and_yaml_layout_do_not_change_the_hash(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write("prompts/a.md", "---\nname: a\nmodel: {temperature: 0.2, max_tokens: 5}\n---\nLine one\nLine two\n")
-    repo.git("add", "-A")
-    lock_twice(capsys, repo)
-    repo.commit()
+    write_locked(capsys, repo, {"prompts/a.md": "---\nname: a\nmodel: {temperature: 0.2, max_tokens: 5}\n---\nLine one\nLine two\n"})
     before = repo.read("prompts.lock")
     text = "\ufeff---\r\nname: a\r\nversion: 1.0.0\r\nmodel:\r\n    max_tokens: 5\r\n    temperature: 0.2   # reformatted\r\n---\r\nLine one\r\nLine two\r\n"
     repo.write("prompts/a.md", text)
@@ -255,10 +248,7 @@ def test_symlink_outside_the_repository(repo: GitRepo, capsys: pytest.CaptureFix
 
 
 def test_version_regression(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write("prompts/a.md", "---\nversion: 1.2.0\n---\nx\n")
-    repo.git("add", "-A")
-    lock_twice(capsys, repo)
-    repo.commit()
+    write_locked(capsys, repo, {"prompts/a.md": "---\nversion: 1.2.0\n---\nx\n"})
     repo.write("prompts/a.md", "---\nversion: 1.1.0\n---\nchanged\n")
     before = repo.snapshot()
     code, out, err = run(capsys, "lock")
