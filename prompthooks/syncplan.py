@@ -44,7 +44,7 @@ def decide(prompt: CommittedPrompt, existing: Sequence[RegistryVersion]) -> Step
             prompt,
             CONFLICT,
             found.number,
-            f"MLflow version {found.number} has {entry.version} with {_short(found.hash)}, the lock has {_short(entry.hash)}",
+            f"MLflow version {found.number} has {entry.version} with {found.hash}, the lock has {entry.hash}",
         )
     if found.content_hash != found.hash:
         return Step(

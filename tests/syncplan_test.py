@@ -36,7 +36,7 @@ def test_decide(existing: list[RegistryVersion], action: str, number: int | None
 
 def test_conflict_names_both_hashes_and_the_mlflow_version() -> None:
     step = decide(PROMPT, [_version(7, "1.2.0", "sha256:bbbbbbbbbbbbbbbb")])
-    assert step.detail == "MLflow version 7 has 1.2.0 with sha256:bbbbbbbbbbbb, the lock has sha256:aaa"
+    assert step.detail == "MLflow version 7 has 1.2.0 with sha256:bbbbbbbbbbbbbbbb, the lock has sha256:aaa"
 
 
 def test_lost_races_keep_the_lowest_number() -> None:

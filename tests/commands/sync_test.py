@@ -124,7 +124,7 @@ def test_same_version_with_other_content_is_a_conflict(tmp_path: Path, prefix: s
     assert result.returncode == 1
     conflict = next(line for line in result.stdout.splitlines() if line.startswith("conflict"))
     assert re.fullmatch(
-        rf"conflict {prefix}_0 1\.0\.1 \(prompts/p0\.md\): MLflow version 1 has 1\.0\.1 with sha256:[0-9a-f]{{12}}, the lock has sha256:[0-9a-f]{{12}}",
+        rf"conflict {prefix}_0 1\.0\.1 \(prompts/p0\.md\): MLflow version 1 has 1\.0\.1 with sha256:[0-9a-f]{{64}}, the lock has sha256:[0-9a-f]{{64}}",
         conflict,
     ), conflict
     assert f"registered {prefix}_1 1.0.1" in result.stdout  # the others still sync
