@@ -42,11 +42,15 @@ def find_checkout(cwd: str | None = None) -> Checkout:
 
 
 def indexed_files(root: str) -> list[str]:
-    """Tracked and staged paths, ``/``-separated and relative to ``root``."""
+    """Tracked and staged paths, ``/``-separated and relative to ``root``, each once.
+
+    (During a conflicted merge, git lists an unmerged path once per stage.)
+    """
     result = run(["ls-files", "-z", "--cached", "--full-name"], cwd=root)
     if result.returncode != 0:
         raise FatalError(f"git ls-files failed: {result.stderr.decode(errors='replace').strip()}")
-    return [path for path in result.stdout.decode("utf-8", "surrogateescape").split("\0") if path]
+    paths = result.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return list(dict.fromkeys(path for path in paths if path))
 
 
 def blob_at_revision(root: str, revision: str, path: str) -> bytes | None:

@@ -28,10 +28,17 @@ class Loaded(NamedTuple):
     content: PromptContent
 
 
+_CONFLICT_MARKER = re.compile(r"^(?:<{7}|>{7})(?: |$)", re.MULTILINE)
+
+
 def load(raw: bytes, path: str) -> Loaded:
     if not raw.strip():
         raise FatalError("empty prompt file", path=path)
     text = frontmatter.decode(raw, path)
+    marker = _CONFLICT_MARKER.search(text)
+    if marker is not None:
+        line = text.count("\n", 0, marker.start()) + 1
+        raise FatalError("unresolved merge conflict marker; resolve the conflict first", path=path, line=line)
     document = frontmatter.parse(text, path)
     data = document.front_matter.data if document.front_matter else {}
     metadata = {key: value for key, value in data.items() if key not in RESERVED_KEYS}

@@ -213,6 +213,7 @@ VALID = "---\nname: ok\n---\nfine\n"
         ({"prompts/a.md": b"caf\xe9\n"}, "prompts/a.md:1: not valid UTF-8"),
         ({"logo.prompt": b"\x89PNG\r\n\x1a\n\x00\x00"}, "logo.prompt: binary file"),
         ({"prompts/a.md": ""}, "prompts/a.md: empty prompt file"),
+        ({"prompts/a.md": "Hi\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> b\n"}, "prompts/a.md:2: unresolved merge conflict marker"),
         ({"prompts.lock": "lock-version = 1\n= oops\n"}, "prompts.lock:2: invalid TOML"),
         ({"prompts.lock": 'lock-version = 2\nhash-scheme = "x"\n'}, "prompts.lock: lock-version 2 was written by a newer prompthooks"),
         ({"prompts.lock": "[prompts.ok]\npath = 1\n"}, "prompts.lock: not a prompts.lock"),
@@ -264,3 +265,15 @@ def test_several_bad_files_are_each_reported(repo: GitRepo, capsys: pytest.Captu
     code, _, err = run(capsys, "lock")
     assert code == 1
     assert err.splitlines() == ["prompts/a.md: empty prompt file", "prompts/b.md:2: unknown bump False (expected one of: major, minor, patch)"]
+
+
+def test_a_conflicted_merge_lists_each_prompt_once(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    write_locked(capsys, repo, {"prompts/a.md": "base\n", "prompts/b.md": "b\n"})
+    repo.git("checkout", "-q", "-b", "other")
+    write_locked(capsys, repo, {"prompts/a.md": "theirs\n"})
+    repo.git("checkout", "-q", "main")
+    write_locked(capsys, repo, {"prompts/a.md": "ours\n"})
+    repo.git("merge", "-q", "other", check=False)
+    code, out, err = run(capsys, "lock")
+    assert (code, out) == (1, "")
+    assert err == "prompts/a.md:1: unresolved merge conflict marker; resolve the conflict first\n"  # not "also used by"
