@@ -69,6 +69,29 @@ def _registry_tags(prompt: CommittedPrompt, commit: str) -> dict[str, str]:
     return tags
 
 
+def model_config_of(metadata: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Model parameters for MLflow's model_config, from the front-matter conventions in use.
+
+    ``model_config`` as MLflow spells it; else Prompty's ``model: {configuration, parameters}``;
+    else Dotprompt's ``model: <name>`` with ``config: {...}``.
+    """
+    explicit = metadata.get("model_config")
+    if isinstance(explicit, dict):
+        return explicit
+    model, config = metadata.get("model"), metadata.get("config")
+    if isinstance(model, dict) and isinstance(model.get("parameters"), dict):
+        found = dict(model["parameters"])
+        configuration = model.get("configuration")
+        if isinstance(configuration, dict):
+            name = configuration.get("model") or configuration.get("azure_deployment") or configuration.get("name")
+            if isinstance(name, str) and not name.startswith("${"):
+                found.setdefault("model_name", name)
+        return found
+    if isinstance(config, dict):
+        return {**({"model_name": model} if isinstance(model, str) else {}), **config}
+    return None
+
+
 def stored_content_hash(tags: Mapping[str, str]) -> str | None:
     """Re-hash a registry version's template and metadata as they are stored now."""
     template, metadata = tags.get(TEMPLATE_TAG), tags.get(TAG_METADATA)
@@ -153,7 +176,7 @@ class MlflowRegistry:
         options: dict[str, Any] = {
             "template": prompt.content.body,
             "tags": _registry_tags(prompt, commit),
-            "model_config": metadata.get("model_config") if isinstance(metadata.get("model_config"), dict) else None,
+            "model_config": model_config_of(metadata),
             "response_format": metadata.get("response_format") if isinstance(metadata.get("response_format"), dict) else None,
         }
         action = f"register {prompt.name} {prompt.entry.version}"
