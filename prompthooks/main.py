@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from prompthooks import __version__
 from prompthooks.errors import FatalError, FatalErrors
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from prompthooks.workspace import Workspace
 
 EXIT_UNEXPECTED = 3
+HELP_WIDTH = 88
 EXIT_INTERRUPTED = 130
 
 
@@ -99,24 +100,38 @@ def _install(args: argparse.Namespace) -> int:
     return install(git.find_checkout().root)
 
 
-def _hook_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_: str) -> argparse.ArgumentParser:
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help wrapped at a fixed width: sizing it to the terminal imports shutil (and its compression
+    modules) each time a parser is built, on every hook run, for help that is rarely printed."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=HELP_WIDTH)
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _hook_command(commands: argparse._SubParsersAction[_ArgumentParser], name: str, help_: str) -> argparse.ArgumentParser:
     command = commands.add_parser(name, help=help_, description=help_)
     command.add_argument("-q", "--quiet", action="store_true", help="print nothing; only the exit code tells")
     command.add_argument("--no-cache", action="store_true", help="ignore and do not update the cache under .git/")
     return command
 
 
-def _add_lock(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_lock(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     _hook_command(
         commands, "lock", "hash every prompt into prompts.lock and bump changed versions; exit 1 when anything was written"
     ).set_defaults(run=_lock)
 
 
-def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_check(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     _hook_command(commands, "check", "exit 1 when prompts.lock or a front matter is stale; never writes").set_defaults(run=_check)
 
 
-def _add_sync(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_sync(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     sync = commands.add_parser(
         "sync",
         help="register every committed lock entry the MLflow Prompt Registry lacks",
@@ -138,7 +153,7 @@ def _add_sync(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     sync.set_defaults(run=_sync)
 
 
-def _add_diff(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_diff(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     diff = commands.add_parser(
         "diff",
         help="explain prompt changes between two revisions",
@@ -153,7 +168,7 @@ def _add_diff(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     diff.set_defaults(run=_diff)
 
 
-def _add_merge_lock(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_merge_lock(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     merge = commands.add_parser(
         "merge-lock",
         help="git merge driver for prompts.lock (see `prompthooks install`)",
@@ -166,7 +181,7 @@ def _add_merge_lock(commands: argparse._SubParsersAction[argparse.ArgumentParser
     merge.set_defaults(run=_merge_lock)
 
 
-def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_install(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     commands.add_parser(
         "install",
         help="configure the prompts.lock merge driver",
@@ -174,7 +189,7 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     ).set_defaults(run=_install)
 
 
-def _add_log(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_log(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     log = commands.add_parser(
         "log",
         help="the version history of one prompt, newest first",
@@ -186,7 +201,7 @@ def _add_log(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     log.set_defaults(run=_log)
 
 
-def _add_show(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_show(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     show = commands.add_parser(
         "show",
         help="print a prompt as committed at a version",
@@ -210,7 +225,7 @@ SUBCOMMANDS: Final = {
 
 
 def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="prompthooks",
         description="Version prompt templates in git and mirror them into the MLflow Prompt Registry.",
     )
