@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Final, NamedTuple
 
+from prompthooks import git
 from prompthooks.errors import FatalError
 
 PYPROJECT: Final = "pyproject.toml"
@@ -81,6 +82,12 @@ def parse(raw: bytes) -> Config:
     if not isinstance(table, dict):
         raise FatalError("[tool.prompthooks] must be a table", path=PYPROJECT)
     return from_table(table)
+
+
+def at_commit(repo: git.Repo, commit: str) -> Config:
+    """The configuration as committed in ``commit``."""
+    raw = git.blob_at(repo, commit, PYPROJECT)
+    return parse(raw) if raw is not None else DEFAULT
 
 
 def load(root: str) -> Config:

@@ -38,3 +38,9 @@ class FatalErrors(FatalError):
     def __init__(self, errors: list[FatalError]) -> None:
         super().__init__("\n".join(str(error) for error in errors))
         self.errors = errors
+
+
+def raise_collected(errors: list[FatalError]) -> None:
+    """Raise the errors gathered over many files: one as itself, several together."""
+    if errors:
+        raise errors[0] if len(errors) == 1 else FatalErrors(errors)

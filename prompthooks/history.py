@@ -15,16 +15,11 @@ class VersionRecord(NamedTuple):
     commit: CommitInfo  # the commit whose lock first held this version
 
 
-def lock_path_at(repo: git.Repo, commit: str) -> str:
-    pyproject = git.blob_at(repo, commit, config.PYPROJECT)
-    return (config.parse(pyproject) if pyproject is not None else config.DEFAULT).lock
-
-
 def versions_of(root: str, name: str, ref: str = "HEAD") -> list[VersionRecord]:
     """Every version ``name`` had in the lock up to ``ref``, newest first."""
     with git.open_repo(root) as repo:
         commit = git.resolve_commit(repo, ref)
-        lock_path = lock_path_at(repo, commit)
+        lock_path = config.at_commit(repo, commit).lock
         history = git.file_history(repo, commit, lock_path)
     header = lockfile.table_header(name)
     records: list[VersionRecord] = []
@@ -42,7 +37,7 @@ def all_versions(root: str, ref: str = "HEAD") -> list[VersionRecord]:
     """Every (prompt, version) that ever appeared in the lock up to ``ref``, in the order they appeared."""
     with git.open_repo(root) as repo:
         commit = git.resolve_commit(repo, ref)
-        lock_path = lock_path_at(repo, commit)
+        lock_path = config.at_commit(repo, commit).lock
         history = git.file_history(repo, commit, lock_path)
     seen: set[tuple[str, str]] = set()
     records: list[VersionRecord] = []

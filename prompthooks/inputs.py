@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from prompthooks import git, globs
 from prompthooks.config import Config
-from prompthooks.errors import FatalError, FatalErrors
+from prompthooks.errors import FatalError, raise_collected
 
 StatKey = tuple[int, int, int, int]
 
@@ -66,8 +66,7 @@ def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
             continue
         if key is not None:
             prompts.append((path, key))
-    if errors:
-        raise errors[0] if len(errors) == 1 else FatalErrors(errors)
+    raise_collected(errors)
     try:
         with open(config.lock, "rb") as file:
             current_lock: bytes | None = file.read()

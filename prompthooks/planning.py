@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final, NamedTuple
 
 from prompthooks.config import Config
-from prompthooks.errors import FatalError, FatalErrors
+from prompthooks.errors import FatalError, raise_collected
 from prompthooks.records import LockEntry, PromptFile
 
 NAME_RULE: Final = re.compile(r"[A-Za-z0-9_.-]+\Z")
@@ -76,8 +76,7 @@ def name_prompts(files: Sequence[tuple[str, PromptFile]], config: Config) -> dic
             )
         else:
             named[name] = (path, file)
-    if errors:
-        raise errors[0] if len(errors) == 1 else FatalErrors(errors)
+    raise_collected(errors)
     return named
 
 
@@ -163,8 +162,7 @@ def plan(
         drop_bump = content_changed and file.bump is not None
         if file.has_front_matter and (file.version != version or drop_bump):
             stamps.append(Stamp(path, version, drop_bump))
-    if errors:
-        raise errors[0] if len(errors) == 1 else FatalErrors(errors)
+    raise_collected(errors)
     for name, base in sorted(baseline.items()):
         if name not in entries:
             changes.append(Change(name, base.path, base.version, None, "removed"))

@@ -46,8 +46,7 @@ def read(root: str, ref: str) -> Snapshot:
     """Read and verify the lock at ``ref``; a lock that ``check`` would reject is an error."""
     with git.open_repo(root) as repo:
         commit = git.resolve_commit(repo, ref)
-        pyproject = git.blob_at(repo, commit, config.PYPROJECT)
-        settings = config.parse(pyproject) if pyproject is not None else config.DEFAULT
+        settings = config.at_commit(repo, commit)
         label = f"{ref}:{settings.lock}"
         raw_lock = git.blob_at(repo, commit, settings.lock)
         if raw_lock is None:

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from prompthooks import lockfile, planning
 from prompthooks.cache import Cache
 from prompthooks.config import Config
-from prompthooks.errors import FatalError, FatalErrors
+from prompthooks.errors import FatalError, raise_collected
 from prompthooks.inputs import Inputs
 from prompthooks.records import LockEntry, PromptFile
 
@@ -40,8 +40,7 @@ def _read_prompts(inputs: Inputs, cache: Cache) -> list[tuple[str, PromptFile]]:
             files.append((path, cache.prompt_file(path, key, functools.partial(_read_prompt, path))))
         except FatalError as error:
             errors.append(error)
-    if errors:
-        raise errors[0] if len(errors) == 1 else FatalErrors(errors)
+    raise_collected(errors)
     return files
 
 

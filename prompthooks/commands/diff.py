@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from prompthooks import config, git, history, inputs, lockfile, promptfile, review, workspace
+from prompthooks import config, git, inputs, lockfile, promptfile, review, workspace
 from prompthooks.cache import Cache
 from prompthooks.errors import FatalError
 from prompthooks.records import LockEntry
@@ -20,7 +20,7 @@ def _version(raw: bytes, entry: LockEntry) -> Version:
 
 
 def _at_commit(repo: git.Repo, commit: str) -> dict[str, Version]:
-    lock_path = history.lock_path_at(repo, commit)
+    lock_path = config.at_commit(repo, commit).lock
     raw_lock = git.blob_at(repo, commit, lock_path)
     if raw_lock is None:
         return {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from prompthooks import git, history, lockfile
+from prompthooks import config, git, history, lockfile
 from prompthooks.errors import FatalError
 from prompthooks.history import VersionRecord
 
@@ -16,7 +16,7 @@ def _known(root: str, name: str, ref: str) -> list[VersionRecord]:
         return records
     with git.open_repo(root) as repo:
         commit = git.resolve_commit(repo, ref)
-        lock_path = history.lock_path_at(repo, commit)
+        lock_path = config.at_commit(repo, commit).lock
         raw = git.blob_at(repo, commit, lock_path)
     names = sorted(lockfile.parse(raw, f"{ref}:{lock_path}")) if raw is not None else []
     raise FatalError(f"unknown prompt {name!r} (known: {', '.join(names) or 'none'})")
