@@ -15,23 +15,20 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from prompthooks.contract import TAG_COMMIT, TAG_HASH, TAG_METADATA, TAG_PATH, TAG_VERSION
 from prompthooks.errors import FatalError
 from prompthooks.hashing import PromptContent, canonical_json, content_hash
 from prompthooks.secrets import Redactor, display_uri
-from prompthooks.snapshot import CommittedPrompt
 from prompthooks.syncplan import RegistryVersion
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+    from prompthooks.snapshot import CommittedPrompt
+
 EXIT_UNREACHABLE: Final = 4
 EXIT_NOT_AUTHORIZED: Final = 5
 
-TAG_VERSION: Final = "prompthooks_version"
-TAG_HASH: Final = "prompthooks_hash"
-TAG_COMMIT: Final = "prompthooks_commit"
-TAG_PATH: Final = "prompthooks_path"
-TAG_METADATA: Final = "prompthooks_metadata"
 TEMPLATE_TAG: Final = "mlflow.prompt.text"
 IS_PROMPT_FILTER: Final = "tag.`mlflow.prompt.is_prompt` = 'true'"
 NAMES_PER_SEARCH: Final = 100  # keeps the search's query string short

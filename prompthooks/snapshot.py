@@ -9,8 +9,7 @@ from __future__ import annotations
 import posixpath
 from typing import NamedTuple
 
-from prompthooks import config, git, globs, lockfile, planning, promptfile
-from prompthooks.commands import check
+from prompthooks import config, git, globs, lockfile, planning, promptfile, verify
 from prompthooks.errors import FatalError
 from prompthooks.hashing import PromptContent
 from prompthooks.records import LockEntry, PromptFile
@@ -63,7 +62,7 @@ def read(root: str, ref: str) -> Snapshot:
             contents[path] = loaded.content
     plan = planning.plan(files, locked, settings)
     rendered = lockfile.render(plan.entries)
-    problems = check.problems(Workspace(settings, plan, locked, raw_lock, rendered))
+    problems = verify.problems(Workspace(settings, plan, locked, raw_lock, rendered))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise FatalError(f"the lock at {ref} fails `prompthooks check`: {problems[0]}{more}", path=label)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
-from prompthooks.snapshot import CommittedPrompt
+if TYPE_CHECKING:
+    from prompthooks.snapshot import CommittedPrompt
 
 REGISTER: Final = "register"
 SKIP: Final = "skip"

@@ -1,0 +1,60 @@
+"""The names that sync and deploy write and the runtime loader reads: one place, so both halves agree.
+
+Kept free of imports beyond the standard library: applications import it through ``prompthooks.load``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+# Tags on every registered prompt version.
+TAG_VERSION: Final = "prompthooks_version"  # the semver from the lock
+TAG_HASH: Final = "prompthooks_hash"  # the lock's content hash, ``sha256:<hex>``
+TAG_COMMIT: Final = "prompthooks_commit"  # the full git sha the version was synced from
+TAG_PATH: Final = "prompthooks_path"  # the prompt file's path in the repository
+TAG_METADATA: Final = "prompthooks_metadata"  # the canonical metadata JSON (for the tamper check)
+
+# A prompt-level tag holding an environment's active A/B split: JSON ``{"production": 80, "production-b": 20}``.
+SPLIT_TAG_PREFIX: Final = "prompthooks_split_"
+
+# MLflow's rule for alias names (environments are aliases); ``latest`` and ``v<digits>`` are reserved.
+ALIAS_RULE: Final = re.compile(r"[\w-]{1,255}\Z")
+RESERVED_ALIAS: Final = re.compile(r"(?i:latest)\Z|v\d+\Z")
+
+# Deploy manifests (``prompthooks export``) and the loader's pin.
+GIT_SHA_VARIABLE: Final = "PROMPTS_GIT_SHA"
+SINGLE_VERSION_VARIABLE: Final = "PROMPT_VERSION"
+ENV_VARIABLE: Final = "PROMPTHOOKS_ENV"
+ROOT_VARIABLE: Final = "PROMPTHOOKS_ROOT"
+
+_NOT_UPPER_ALNUM: Final = re.compile(r"[^A-Z0-9]")
+
+
+def split_tag(environment: str) -> str:
+    """The prompt-level tag that holds ``environment``'s split."""
+    return SPLIT_TAG_PREFIX + environment
+
+
+def variable_stem(prompt_name: str) -> str:
+    """``support.assistant-v2`` -> ``SUPPORT_ASSISTANT_V2``: upper-cased, every other character than A-Z and 0-9 as ``_``."""
+    return _NOT_UPPER_ALNUM.sub("_", prompt_name.upper())
+
+
+def version_variable(prompt_name: str) -> str:
+    """The environment variable that pins a prompt's semver: ``PROMPT_<NAME>_VERSION``."""
+    return f"PROMPT_{variable_stem(prompt_name)}_VERSION"
+
+
+def hash_variable(prompt_name: str) -> str:
+    """The environment variable that carries a prompt's content hash: ``PROMPT_<NAME>_HASH``."""
+    return f"PROMPT_{variable_stem(prompt_name)}_HASH"
+
+
+def alias_problem(alias: str) -> str | None:
+    """Why ``alias`` cannot name an environment in MLflow, or None when it can."""
+    if not ALIAS_RULE.match(alias):
+        return f"environment {alias!r} is not a valid MLflow alias (letters, digits, '_' and '-', at most 255)"
+    if RESERVED_ALIAS.match(alias):
+        return f"environment {alias!r} is reserved by MLflow ('latest' and 'v<number>' name versions)"
+    return None
