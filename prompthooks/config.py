@@ -9,6 +9,9 @@ from prompthooks import git
 from prompthooks.errors import FatalError
 
 PYPROJECT: Final = "pyproject.toml"
+MLFLOW_MAX_TEMPLATE_CHARS: Final = 100_000
+"""MLflow refuses a prompt version whose template (its ``mlflow.prompt.text`` tag) is longer, counted in characters
+(``MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH`` in ``mlflow/utils/validation.py``)."""
 NAME_FROM_CHOICES: Final = ("filename", "path")
 
 
@@ -29,6 +32,7 @@ class Config(NamedTuple):
     initial_version: str = "1.0.0"
     default_bump: str = "patch"
     name_from: str = "filename"
+    max_template_chars: int = MLFLOW_MAX_TEMPLATE_CHARS
 
 
 DEFAULT: Final = Config()
@@ -49,6 +53,13 @@ def _string(table: dict[str, object], key: str, default: str, choices: tuple[str
     return value
 
 
+def _positive_int(table: dict[str, object], key: str, default: int) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise FatalError(f"[tool.prompthooks] {key} must be a positive integer, not {value!r}", path=PYPROJECT)
+    return value
+
+
 def from_table(table: dict[str, object]) -> Config:
     from prompthooks import versioning
 
@@ -63,6 +74,7 @@ def from_table(table: dict[str, object]) -> Config:
         initial_version=_string(table, "initial_version", DEFAULT.initial_version),
         default_bump=_string(table, "default_bump", DEFAULT.default_bump, versioning.BUMP_NAMES),
         name_from=_string(table, "name_from", DEFAULT.name_from, NAME_FROM_CHOICES),
+        max_template_chars=_positive_int(table, "max_template_chars", DEFAULT.max_template_chars),
     )
     try:
         versioning.parse_version(config.initial_version)

@@ -12,7 +12,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from prompthooks.errors import FatalError
 
@@ -71,11 +71,45 @@ def open_repo(root: str) -> Iterator[Repo]:
         yield repo
 
 
+FULL_HISTORY_FIX: Final = "run `git fetch --unshallow` (GitHub Actions: actions/checkout with `fetch-depth: 0`)"
+
+
+def is_shallow(root: str) -> bool:
+    """Whether ``root`` is a shallow clone (``git clone --depth``, actions/checkout's default): its history is cut."""
+    result = run(["rev-parse", "--is-shallow-repository"], cwd=root)
+    return result.returncode == 0 and result.stdout.strip() == b"true"
+
+
+def require_full_history(root: str, command: str) -> None:
+    """Refuse to walk a cut history: a shallow clone would show part of it as if it were all."""
+    if is_shallow(root):
+        raise FatalError(f"this is a shallow clone, so its git history is cut short; `prompthooks {command}` needs all of it: {FULL_HISTORY_FIX}")
+
+
+def has_commits(root: str) -> bool:
+    return run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=root).returncode == 0
+
+
+def require_commits(root: str, command: str) -> None:
+    if not has_commits(root):
+        raise FatalError(f"this repository has no commits yet; `prompthooks {command}` reads committed prompts: commit first")
+
+
 def resolve_commit(repo: Repo, ref: str) -> str:
+    """The full sha of ``ref``; a revision that is not there, or is cut off by a shallow clone, is one clear line."""
     import git
 
+    root = str(repo.working_tree_dir or repo.git_dir)
+    # git itself, not GitPython: GitPython resolves `HEAD~1` of a shallow clone to a commit it cannot read.
+    result = run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], cwd=root)
+    if result.returncode == 0:
+        return result.stdout.decode().strip()
+    if not has_commits(root):
+        raise FatalError("this repository has no commits yet; commit your prompts first")
+    if is_shallow(root):
+        raise FatalError(f"unknown git revision {ref!r}: this is a shallow clone, so older commits are missing; {FULL_HISTORY_FIX}")
     try:
-        return repo.commit(ref).hexsha
+        return repo.commit(ref).hexsha  # forms git's rev-parse does not take
     except (git.BadName, ValueError, git.GitCommandError):
         raise FatalError(f"unknown git revision {ref!r}") from None
 
@@ -160,6 +194,11 @@ def default_branch_base(repo: Repo) -> str:
     """The merge-base of HEAD with the default branch (origin's HEAD, main or master), else HEAD~1."""
     import git
 
+    root = str(repo.working_tree_dir or repo.git_dir)
+    if not has_commits(root):
+        raise FatalError("this repository has no commits yet, so there is nothing to compare with: commit first")
+    if is_shallow(root):
+        raise FatalError(f"this is a shallow clone, so the base of this branch is not known; name it (`prompthooks diff BASE`) or {FULL_HISTORY_FIX}")
     candidates = []
     try:
         candidates.append(repo.git.symbolic_ref("refs/remotes/origin/HEAD", "--short"))
@@ -173,6 +212,8 @@ def default_branch_base(repo: Repo) -> str:
             continue
         if base != repo.head.commit.hexsha:
             return str(base)
+    if run(["rev-parse", "--verify", "--quiet", "HEAD~1^{commit}"], cwd=root).returncode != 0:
+        raise FatalError("HEAD is the first commit, so there is no earlier one to compare with; name a BASE revision")
     return resolve_commit(repo, "HEAD~1")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from typing import NamedTuple
 
 from prompthooks import config, git, lockfile
+from prompthooks.errors import FatalError
 from prompthooks.git import CommitInfo
 from prompthooks.records import LockEntry
 
@@ -13,6 +15,11 @@ class VersionRecord(NamedTuple):
     name: str
     entry: LockEntry
     commit: CommitInfo  # the commit whose lock first held this version
+
+
+def warn_unreadable(error: FatalError) -> None:
+    """One line on stderr for a lock in history that cannot be read: history goes on without it."""
+    print(f"{error}; skipped this commit's lock (committed unreadable, e.g. with --no-verify)", file=sys.stderr)
 
 
 def versions_of(root: str, name: str, ref: str = "HEAD") -> list[VersionRecord]:
@@ -25,7 +32,14 @@ def versions_of(root: str, name: str, ref: str = "HEAD") -> list[VersionRecord]:
     records: list[VersionRecord] = []
     previous: str | None = None
     for info, raw in history:
-        entry = lockfile.entry_of(raw, name, f"{info.sha[:12]}:{lock_path}", header) if raw is not None else None
+        label = f"{info.sha[:12]}:{lock_path}"
+        try:
+            entry = lockfile.entry_of(raw, name, label, header) if raw is not None else None
+            if entry is None and raw is not None:
+                lockfile.parse(raw, label)  # absent, or unreadable? (rare: parse the whole lock only then)
+        except FatalError as error:
+            warn_unreadable(error)
+            continue
         if entry is not None and entry.version != previous:
             records.append(VersionRecord(name, entry, info))
         previous = entry.version if entry is not None else None
@@ -44,7 +58,12 @@ def all_versions(root: str, ref: str = "HEAD") -> list[VersionRecord]:
     for info, raw in history:
         if raw is None:
             continue
-        for name, entry in sorted(lockfile.parse(raw, f"{info.sha[:12]}:{lock_path}").items()):
+        try:
+            entries = lockfile.parse(raw, f"{info.sha[:12]}:{lock_path}")
+        except FatalError as error:
+            warn_unreadable(error)
+            continue
+        for name, entry in sorted(entries.items()):
             if (name, entry.version) not in seen:
                 seen.add((name, entry.version))
                 records.append(VersionRecord(name, entry, info))

@@ -40,10 +40,12 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int]) -> 
 
 
 def _lock(args: argparse.Namespace) -> int:
+    invoked_from = os.getcwd()  # the hook works from the root; its `git add` hint must work where the user is
+
     def lock(workspace: Workspace) -> int:
         from prompthooks.commands.lock import lock
 
-        return lock(workspace, quiet=args.quiet)
+        return lock(workspace, quiet=args.quiet, cwd=invoked_from)
 
     return _run_hook(args, lock)
 

@@ -67,13 +67,12 @@ def name_prompts(files: Sequence[tuple[str, PromptFile]], config: Config) -> dic
                 )
             )
         elif name in named:
-            errors.append(
-                FatalError(
-                    f"prompt name {name!r} is also used by {named[name][0]}; give one of them its own "
-                    "'name:' in the front matter, or set name_from = \"path\" under [tool.prompthooks]",
-                    path=path,
-                )
-            )
+            other_path, other = named[name]
+            if config.name_from == "path" or (file.name is not None and other.name is not None):
+                fix = "give one of them another 'name:' in the front matter, or rename one of the files"
+            else:
+                fix = "give one of them its own 'name:' in the front matter, or set name_from = \"path\" under [tool.prompthooks]"
+            errors.append(FatalError(f"prompt name {name!r} is also used by {other_path}; {fix}", path=path))
         else:
             named[name] = (path, file)
     raise_collected(errors)

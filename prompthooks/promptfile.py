@@ -45,6 +45,16 @@ def load(raw: bytes, path: str) -> Loaded:
     return Loaded(text, document, PromptContent(normalize_newlines(document.body), metadata))
 
 
+def check_template_size(content: PromptContent, path: str, limit: int) -> None:
+    """Refuse a template the registry would refuse at every sync (``max_template_chars``, MLflow's limit by default)."""
+    if len(content.body) > limit:
+        raise FatalError(
+            f"template is {len(content.body)} characters, over the registry's limit of {limit} "
+            "(max_template_chars under [tool.prompthooks]); split the prompt or shorten it",
+            path=path,
+        )
+
+
 def _key_line(text: str, front_matter: frontmatter.FrontMatter, key: str) -> int:
     region = text[front_matter.start : front_matter.end]
     match = re.search(rf"^[ \t]*{key}[ \t]*:", region, re.MULTILINE)

@@ -58,6 +58,7 @@ def read(root: str, ref: str) -> Snapshot:
             if path == settings.lock:
                 continue
             loaded = promptfile.load(_following_links(tree, path), path)
+            promptfile.check_template_size(loaded.content, path, settings.max_template_chars)
             files.append((path, promptfile.summarize(loaded, path)))
             contents[path] = loaded.content
     plan = planning.plan(files, locked, settings)

@@ -32,12 +32,22 @@ def _read_lock(raw: bytes, label: str, cache: Cache) -> dict[str, LockEntry]:
     return cache.lock_entries(raw, lambda: lockfile.parse(raw, label))
 
 
+def _check_size(path: str, limit: int) -> None:
+    from prompthooks import promptfile
+
+    with open(path, "rb") as file:
+        promptfile.check_template_size(promptfile.load(file.read(), path).content, path, limit)
+
+
 def _read_prompts(inputs: Inputs, cache: Cache) -> list[tuple[str, PromptFile]]:
     files: list[tuple[str, PromptFile]] = []
     errors: list[FatalError] = []
+    limit = inputs.config.max_template_chars
     for path, key in inputs.prompts:
         try:
             files.append((path, cache.prompt_file(path, key, functools.partial(_read_prompt, path))))
+            if key[2] > limit:  # a UTF-8 file has at least as many bytes as characters: only large files are read
+                _check_size(path, limit)
         except FatalError as error:
             errors.append(error)
     raise_collected(errors)

@@ -105,6 +105,24 @@ def test_duplicate_names_name_both_files() -> None:
     assert raised.value.path == "b/system.j2"
 
 
+@pytest.mark.parametrize(
+    ("files", "name_from", "suggests_path"),
+    [
+        ([("a/system.j2", None), ("b/system.j2", None)], "filename", True),
+        ([("a/system.j2", "x"), ("b/x.j2", None)], "filename", True),
+        ([("a/system.j2", "x"), ("b/other.j2", "x")], "filename", False),
+        ([("a/b.md", None), ("a/b.txt", None)], "path", False),
+        ([("a/b.md", "a.c"), ("a/c.txt", None)], "path", False),
+    ],
+)
+def test_duplicate_names_suggest_a_fix_that_helps(files: list[tuple[str, str | None]], name_from: str, suggests_path: bool) -> None:
+    with pytest.raises(FatalError, match="is also used by") as raised:
+        plan([(path, _file(name=name)) for path, name in files], {}, Config(name_from=name_from))
+    message = str(raised.value)
+    assert ("name_from" in message) is suggests_path
+    assert "'name:' in the front matter" in message and "\n" not in message
+
+
 @pytest.mark.parametrize("name", ["my prompt", "a/b", "ünïcode", "a:b", ""])
 def test_illegal_names(name: str) -> None:
     with pytest.raises(FatalError, match="not a valid registry name"):

@@ -46,6 +46,7 @@ def _in_working_tree(root: str) -> dict[str, Version]:
 
 
 def diff(root: str, base: str | None, target: str | None, *, output: str, check_bumps: bool) -> int:
+    git.require_commits(root, "diff")
     with git.open_repo(root) as repo:
         base_commit = git.resolve_commit(repo, base) if base else git.default_branch_base(repo)
         before = _at_commit(repo, base_commit)

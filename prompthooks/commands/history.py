@@ -10,7 +10,9 @@ from prompthooks.errors import FatalError
 from prompthooks.history import VersionRecord
 
 
-def _known(root: str, name: str, ref: str) -> list[VersionRecord]:
+def _known(root: str, name: str, ref: str, command: str) -> list[VersionRecord]:
+    git.require_commits(root, command)
+    git.require_full_history(root, command)
     records = history.versions_of(root, name, ref)
     if records:
         return records
@@ -23,7 +25,7 @@ def _known(root: str, name: str, ref: str) -> list[VersionRecord]:
 
 
 def log(root: str, name: str, *, ref: str, as_json: bool) -> int:
-    records = _known(root, name, ref)
+    records = _known(root, name, ref, "log")
     if as_json:
         print(
             json.dumps(
@@ -52,7 +54,7 @@ def log(root: str, name: str, *, ref: str, as_json: bool) -> int:
 
 def show(root: str, spec: str, *, ref: str) -> int:
     name, _, version = spec.partition("@")
-    records = _known(root, name, ref)
+    records = _known(root, name, ref, "show")
     wanted = records[0] if not version else next((record for record in records if record.entry.version == version), None)
     if wanted is None:
         known = ", ".join(record.entry.version for record in records)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 
 from prompthooks import fileio
 from prompthooks.errors import FatalError
@@ -24,7 +25,15 @@ def stamped_bytes(stamp: Stamp) -> bytes:
     return bom + new_text.encode()
 
 
-def lock(workspace: Workspace, *, quiet: bool) -> int:
+def _add_command(paths: list[str], cwd: str | None) -> str:
+    """``git add`` for root-relative ``paths`` (the working directory is the root), pasteable in ``cwd``."""
+    import shlex
+
+    shown = [os.path.relpath(os.path.abspath(path), cwd) if cwd else path for path in sorted(paths)]
+    return "git add " + " ".join(shlex.quote(path.replace(os.sep, "/")) for path in shown)
+
+
+def lock(workspace: Workspace, *, quiet: bool, cwd: str | None = None) -> int:
     """Write the lock and stamp front matters; 1 when anything was written."""
     plan = workspace.plan
     # Every new byte is computed before the first write, so an error leaves all files as they were.
@@ -51,5 +60,5 @@ def lock(workspace: Workspace, *, quiet: bool) -> int:
             print(f"created {lock_path}")
         elif not reported and lock_path in written:
             print(f"{lock_path}: brought up to date (no version changed)")
-        print(f"prompthooks: updated {len(written)} file(s); review and stage them: git add {' '.join(sorted(written))}")
+        print(f"prompthooks: updated {len(written)} file(s); review and stage them: {_add_command(written, cwd)}")
     return 1

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 from prompthooks import config, fileio, git, lockfile, mergelock
 from prompthooks.errors import FatalError
 
 DRIVER = "prompthooks"
-DRIVER_COMMAND = "prompthooks merge-lock %O %A %B %P"
+DRIVER_ARGUMENTS = "merge-lock %O %A %B %P"
+
+
+def driver_command(python: str) -> str:
+    """The merge driver as git runs it (through ``sh``): this interpreter by absolute path, so it
+    works where prompthooks is not on PATH (pre-commit's environment, an unactivated virtualenv)."""
+    if not python or not os.path.isabs(python) or not os.access(python, os.X_OK):
+        raise FatalError(
+            f"cannot tell which Python runs prompthooks ({python or 'sys.executable is empty'}); "
+            f"set it by hand: git config merge.{DRIVER}.driver '/path/to/python -m prompthooks {DRIVER_ARGUMENTS}'"
+        )
+    return f"{shlex.quote(python)} -m prompthooks {DRIVER_ARGUMENTS}"
 
 
 def _read(path: str, label: str) -> dict[str, lockfile.LockEntry]:
@@ -44,7 +56,8 @@ def _git_config(root: str, *args: str) -> str:
 def install(root: str) -> int:
     """Configure the merge driver in .git/config and .gitattributes; running it again changes nothing."""
     changed = []
-    for key, value in ((f"merge.{DRIVER}.name", "prompthooks: merge prompts.lock"), (f"merge.{DRIVER}.driver", DRIVER_COMMAND)):
+    command = driver_command(sys.executable)
+    for key, value in ((f"merge.{DRIVER}.name", "prompthooks: merge prompts.lock"), (f"merge.{DRIVER}.driver", command)):
         if _git_config(root, "--get", key) != value:
             if git.run(["config", key, value], cwd=root).returncode != 0:
                 raise FatalError(f"could not set {key} in the git config")
@@ -65,4 +78,7 @@ def install(root: str) -> int:
         print(f"prompthooks: installed the {lock_path} merge driver ({', '.join(changed)}); commit .gitattributes")
     else:
         print(f"prompthooks: the {lock_path} merge driver is already installed")
+    print(f"prompthooks: git runs it as: {command}")
+    if os.sep + "pre-commit" + os.sep in sys.executable:
+        print("prompthooks: that Python is in pre-commit's cache: run this again after `pre-commit autoupdate` or `pre-commit gc`")
     return 0

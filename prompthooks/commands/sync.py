@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 EMBEDDED_STORE: Final = ".prompthooks"
 EMBEDDED_DB: Final = "mlflow.db"
+EMBEDDED_LOCK: Final = "sync.lock"
 
 
 class Options(NamedTuple):
@@ -52,7 +54,50 @@ def tracking_uri(root: str, flag: str | None) -> str:
     if not os.path.exists(ignore):
         with open(ignore, "w") as file:
             file.write("# prompthooks' local MLflow store: not for git\n*\n")
-    return "sqlite:///" + os.path.join(store, EMBEDDED_DB)
+    return embedded_uri(root)
+
+
+def embedded_uri(root: str) -> str:
+    return "sqlite:///" + os.path.join(root, EMBEDDED_STORE, EMBEDDED_DB)
+
+
+@contextlib.contextmanager
+def _embedded_store_lock(root: str, uri: str, deadline: float) -> Iterator[None]:
+    """Run one sync at a time on the embedded sqlite store.
+
+    MLflow creates a new sqlite store's schema without a lock, so two syncs on
+    a fresh store fail ("table experiment_tags already exists"); sqlite takes
+    one writer at a time anyway.  Other stores (a server, PostgreSQL) are not
+    serialized: sync is safe to run concurrently there.
+    """
+    if uri != embedded_uri(root):
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; concurrent syncs on one embedded store are unsupported there
+        yield
+        return
+    path = os.path.join(root, EMBEDDED_STORE, EMBEDDED_LOCK)
+    with open(path, "a") as file:
+        while True:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    from prompthooks.registry import EXIT_UNREACHABLE
+
+                    raise FatalError(
+                        "another prompthooks sync kept the embedded store busy past the deadline; wait for it, or raise --timeout",
+                        path=path,
+                        exit_code=EXIT_UNREACHABLE,
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
 
 
 def _progress(done: int, total: int, label: str) -> None:
@@ -213,6 +258,9 @@ def _history(root: str, ref: str) -> tuple[str, list[CommittedPrompt], Callable[
 
 
 def sync(root: str, options: Options) -> int:
+    git.require_commits(root, "sync")
+    if options.backfill:
+        git.require_full_history(root, "sync --backfill")
     deadline = time.monotonic() + options.timeout
     commit, prompts, origins_for = (_history if options.backfill else _current)(root, options.ref)
     uri = tracking_uri(root, options.tracking_uri)
@@ -220,25 +268,26 @@ def sync(root: str, options: Options) -> int:
     shown_uri = display_uri(uri)
     from prompthooks.registry import MlflowRegistry  # mlflow: only sync pays for its import
 
-    try:
-        registry = MlflowRegistry(uri, redact, deadline)
-        existing = registry.list_versions(prompt.name for prompt in prompts)
-        steps = syncplan.plan(prompts, existing)
-        registered: dict[Key, int] = {}
-        winners: dict[Key, int] = {}
-        if not options.dry_run:
-            existing_names = {name for name, versions in existing.items() if versions}
-            registered = _register_all(registry, steps, existing_names, origins_for(steps), options.jobs)
-            if registered:
-                # MLflow has no conditional create: look again, and undo our version where a concurrent sync won.
-                after = registry.list_versions(name for name, _ in registered)
-                hashes = {(step.prompt.name, step.prompt.entry.version): step.prompt.entry.hash for step in steps}
-                winners = syncplan.lost_races(registered, after, hashes)
-                for key in winners:
-                    registry.delete_version(key[0], registered[key])
-    except FatalError as error:
-        error.message = redact(error.message)
-        raise
+    with _embedded_store_lock(root, uri, deadline):
+        try:
+            registry = MlflowRegistry(uri, redact, deadline)
+            existing = registry.list_versions(prompt.name for prompt in prompts)
+            steps = syncplan.plan(prompts, existing)
+            registered: dict[Key, int] = {}
+            winners: dict[Key, int] = {}
+            if not options.dry_run:
+                existing_names = {name for name, versions in existing.items() if versions}
+                registered = _register_all(registry, steps, existing_names, origins_for(steps), options.jobs)
+                if registered:
+                    # MLflow has no conditional create: look again, and undo our version where a concurrent sync won.
+                    after = registry.list_versions(name for name, _ in registered)
+                    hashes = {(step.prompt.name, step.prompt.entry.version): step.prompt.entry.hash for step in steps}
+                    winners = syncplan.lost_races(registered, after, hashes)
+                    for key in winners:
+                        registry.delete_version(key[0], registered[key])
+        except FatalError as error:
+            error.message = redact(error.message)
+            raise
     outcomes = _outcomes(steps, registered, winners, options.dry_run)
     _report(outcomes, options, shown_uri, commit)
     return 1 if any(outcome.result == "conflict" for outcome in outcomes) else 0

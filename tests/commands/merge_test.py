@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from prompthooks.commands.merge import driver_command
+from prompthooks.errors import FatalError
 from prompthooks.main import main
 from tests.conftest import GitRepo
 
 
+STRIPPED_PATH = os.pathsep.join(
+    folder for folder in os.environ["PATH"].split(os.pathsep) if folder and not os.path.exists(os.path.join(folder, "prompthooks"))
+)
+
+
 @pytest.fixture
 def repo_with_driver(repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> GitRepo:
-    # git runs the driver by name, as it would from an activated virtualenv
-    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    # git finds the driver without prompthooks on PATH: as from pre-commit's environment or an unactivated virtualenv
+    monkeypatch.setenv("PATH", STRIPPED_PATH)
     repo.write("prompts/a.md", "Alpha {{ x }}\n")
     repo.write("prompts/b.md", "Bravo {{ x }}\n")
     repo.git("add", "-A")
@@ -34,15 +43,17 @@ def _lock_and_commit(repo: GitRepo, message: str) -> None:
 
 
 def _merge(repo: GitRepo, branch: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "merge", "--no-edit", branch], cwd=repo.root, capture_output=True, text=True)
+    env = {**os.environ, "PATH": STRIPPED_PATH}
+    assert shutil.which("prompthooks", path=STRIPPED_PATH) is None and shutil.which("git", path=STRIPPED_PATH)
+    return subprocess.run(["git", "merge", "--no-edit", branch], cwd=repo.root, capture_output=True, text=True, env=env)
 
 
 def test_install_is_idempotent(repo_with_driver: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     repo = repo_with_driver
     assert repo.read(".gitattributes") == b"prompts.lock merge=prompthooks\n"
-    assert repo.git("config", "merge.prompthooks.driver").strip() == "prompthooks merge-lock %O %A %B %P"
+    assert repo.git("config", "merge.prompthooks.driver").strip() == f"{shlex.quote(sys.executable)} -m prompthooks merge-lock %O %A %B %P"
     assert main(["install"]) == 0
-    assert capsys.readouterr().out == "prompthooks: the prompts.lock merge driver is already installed\n"
+    assert capsys.readouterr().out.splitlines()[0] == "prompthooks: the prompts.lock merge driver is already installed"
     assert repo.read(".gitattributes") == b"prompts.lock merge=prompthooks\n"
 
 
@@ -97,3 +108,18 @@ def test_the_same_version_for_different_content_is_a_real_conflict(repo_with_dri
     merged = _merge(repo, "left")
     assert merged.returncode != 0
     assert "prompts.lock: conflict: b: both branches produced 1.0.1 with different content" in merged.stderr
+
+
+def test_the_driver_command_survives_sh_quoting(tmp_path: Path) -> None:
+    python = tmp_path / "my env" / "bin" / "py'thon"
+    python.parent.mkdir(parents=True)
+    python.symlink_to(sys.executable)
+    command = driver_command(str(python)).replace("%O %A %B %P", "--help")
+    result = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+    assert result.returncode == 0 and "merge-lock" in result.stdout
+
+
+@pytest.mark.parametrize("python", ["", "python3", "/nonexistent/bin/python"])
+def test_install_says_plainly_when_it_cannot_name_the_interpreter(python: str) -> None:
+    with pytest.raises(FatalError, match="cannot tell which Python runs prompthooks.*set it by hand: git config merge.prompthooks.driver"):
+        driver_command(python)
