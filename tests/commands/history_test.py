@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from prompthooks.main import main
-from tests.conftest import GitRepo
-from tests.history_fixture import ASSISTANT_V1, build_history
+from tests.conftest import GitRepo, init_repo
+from tests.history_fixture import ASSISTANT_V1, PROMPTHOOKS, build_history
+from tests.mlflow_server import MlflowServer
 
 
 @pytest.fixture
@@ -66,3 +68,76 @@ def test_show_prints_the_committed_bytes(history: tuple[GitRepo, list[str]], cap
 def test_unknown_names_and_versions(history: tuple[GitRepo, list[str]], capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     assert main(args) == 1
     assert capsys.readouterr().err == message
+
+
+BROKEN_LOCKS = {
+    "conflict markers": lambda lock: lock.replace('version = "1.0.1"', '<<<<<<< HEAD\nversion = "1.0.1"\n=======\nversion = "1.0.2"\n>>>>>>> other'),
+    "mangled TOML": lambda lock: lock.replace('version = "1.0.1"', 'version = "1.0.1'),
+}
+
+
+@pytest.fixture(params=sorted(BROKEN_LOCKS))
+def broken_history(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[GitRepo, list[str]]:
+    """a 1.0.0, a 1.0.1, then a lock broken by hand and committed with --no-verify, then repaired, then a 1.0.2."""
+    repo = init_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo.root)
+    commits = []
+    for body in ("One {{ x }}\n", "Two {{ x }}\n"):
+        repo.write("prompts/a.md", body)
+        repo.write("prompts/b.md", "Bee\n")
+        repo.git("add", "-A")
+        main(["lock", "--quiet", "--no-cache"])
+        commits.append(repo.commit(body))
+    repo.write("prompts.lock", BROKEN_LOCKS[request.param](repo.read("prompts.lock").decode()))
+    commits.append(repo.commit("break the lock"))
+    repo.git("checkout", commits[1], "--", "prompts.lock")
+    commits.append(repo.commit("repair the lock"))
+    repo.write("prompts/a.md", "Three {{ x }}\n")
+    repo.git("add", "-A")
+    assert main(["lock", "--quiet", "--no-cache"]) == 1
+    commits.append(repo.commit("three"))
+    return repo, commits
+
+
+def _skipped_warning(err: str, commit: str) -> None:
+    assert "Traceback" not in err
+    [line] = err.splitlines()
+    assert line.startswith(f"{commit[:12]}:prompts.lock:")
+    assert "invalid TOML" in line
+    assert line.endswith("skipped this commit's lock (committed unreadable, e.g. with --no-verify)")
+
+
+def test_log_and_show_skip_an_unreadable_lock_in_history(broken_history: tuple[GitRepo, list[str]], capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    capsys = capsysbinary
+    _, commits = broken_history
+    assert main(["log", "a"]) == 0
+    out, err = (text.decode() for text in capsys.readouterr())
+    assert [line.split()[0] for line in out.splitlines()] == ["1.0.2", "1.0.1", "1.0.0"]
+    assert commits[1][:10] in out.splitlines()[1]
+    _skipped_warning(err, commits[2])
+    assert main(["log", "b", "--json"]) == 0
+    out, err = (text.decode() for text in capsys.readouterr())
+    assert [record["version"] for record in json.loads(out)] == ["1.0.0"]
+    assert main(["show", "a@1.0.1"]) == 0
+    assert capsys.readouterr().out == b"Two {{ x }}\n"
+
+
+def test_diff_across_an_unreadable_lock(broken_history: tuple[GitRepo, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+    _, commits = broken_history
+    assert main(["diff", commits[0], commits[4], "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [(p["name"], p["old"]["version"], p["new"]["version"]) for p in document["prompts"]] == [("a", "1.0.0", "1.0.2")]
+    assert main(["diff", commits[2], commits[4]]) == 1  # an end of the range is the broken lock itself: one line naming it
+    err = capsys.readouterr().err
+    assert err.startswith(f"{commits[2][:12]}:prompts.lock:") and "invalid TOML" in err and len(err.splitlines()) == 1
+
+
+def test_backfill_skips_an_unreadable_lock(broken_history: tuple[GitRepo, list[str]], mlflow_server: MlflowServer) -> None:
+    repo, commits = broken_history
+    command = [PROMPTHOOKS, "sync", "--backfill", "--dry-run", "--tracking-uri", mlflow_server.uri]
+    result = subprocess.run(command, cwd=repo.root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[:3] for line in result.stdout.splitlines()[:-1]] == [
+        ["would-register", "a", "1.0.0"], ["would-register", "b", "1.0.0"], ["would-register", "a", "1.0.1"], ["would-register", "a", "1.0.2"]
+    ]
+    _skipped_warning(result.stderr, commits[2])

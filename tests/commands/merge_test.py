@@ -16,7 +16,6 @@ from prompthooks.errors import FatalError
 from prompthooks.main import main
 from tests.conftest import GitRepo
 
-
 STRIPPED_PATH = os.pathsep.join(
     folder for folder in os.environ["PATH"].split(os.pathsep) if folder and not os.path.exists(os.path.join(folder, "prompthooks"))
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from prompthooks.main import main
 from tests.conftest import GitRepo, init_repo
 from tests.history_fixture import build_history
+from tests.mlflow_server import MlflowServer
 
 PROMPTHOOKS = str(Path(sys.executable).with_name("prompthooks"))
 FIX = "run `git fetch --unshallow` (GitHub Actions: actions/checkout with `fetch-depth: 0`)"
@@ -64,7 +64,9 @@ def test_diff_of_commits_a_shallow_clone_has_works(shallow: GitRepo, capsys: pyt
     assert main(["diff", "HEAD"]) == 0  # HEAD against the working tree
 
 
-def test_lock_check_and_plain_sync_work_on_a_shallow_clone(shallow: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lock_check_and_plain_sync_work_on_a_shallow_clone(
+    shallow: GitRepo, capsys: pytest.CaptureFixture[str], mlflow_server: MlflowServer
+) -> None:
     assert main(["check", "--no-cache"]) == 0
     assert main(["lock", "--no-cache"]) == 0
     before = shallow.snapshot()
@@ -74,12 +76,14 @@ def test_lock_check_and_plain_sync_work_on_a_shallow_clone(shallow: GitRepo, cap
     assert main(["lock", "--no-cache"]) == 1
     assert "summary: 1.0.1 -> 1.0.2 (patch, prompts/digest.md)" in capsys.readouterr().out
     assert main(["lock", "--no-cache"]) == 0
+    shallow.write("prompts/digest.md", shallow.read("prompts/digest.md").replace(b"name: summary", b"name: shallow_summary"))
+    shallow.write("prompts/assistant.jinja2", shallow.read("prompts/assistant.jinja2").replace(b"name: assistant", b"name: shallow_assistant"))
+    shallow.git("add", "-A")
+    assert main(["lock", "--no-cache"]) == 1  # registry names of their own on the shared test server
     shallow.commit("edit")
     assert main(["check", "--no-cache"]) == 0
     assert set(shallow.snapshot()) == set(before)
-    result = subprocess.run(
-        [PROMPTHOOKS, "sync"], cwd=shallow.root, capture_output=True, text=True, env={**os.environ, "MLFLOW_TRACKING_URI": ""}
-    )
+    result = subprocess.run([PROMPTHOOKS, "sync", "--tracking-uri", mlflow_server.uri], cwd=shallow.root, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith("prompthooks sync: 2 registered, 0 skipped, 0 conflict(s)")
 
