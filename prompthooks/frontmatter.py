@@ -168,7 +168,7 @@ def _load_yaml(text: str, path: str, first_line: int) -> object:
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = first_line + mark.line if mark is not None else first_line
+        line = min(first_line + mark.line, first_line + text.count("\n")) if mark is not None else first_line  # not past the end
         problem = error.problem or error.context or "invalid YAML"
         raise FatalError(f"invalid YAML front matter: {problem}", path=path, line=line) from None
     except yaml.YAMLError as error:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from prompthooks.git import clean_environment
 from prompthooks.main import main
 from tests.conftest import GitRepo
 
@@ -218,6 +220,14 @@ VALID = "---\nname: ok\n---\nfine\n"
         ({"prompts.lock": 'lock-version = 2\nhash-scheme = "x"\n'}, "prompts.lock: lock-version 2 was written by a newer prompthooks"),
         ({"prompts.lock": "[prompts.ok]\npath = 1\n"}, "prompts.lock: not a prompts.lock"),
         ({"pyproject.toml": "[tool.prompthooks]\nincludes = []\n"}, "pyproject.toml: unknown key [tool.prompthooks] includes"),
+        ({"prompts/a.md": "Hi {{ x }}\n".encode("utf-16")}, "prompts/a.md: encoded as UTF-16LE, not UTF-8; re-save the file as UTF-8"),
+        ({"prompts/a.md": "Hi {{ x }}\n".encode("utf-16-be")}, "prompts/a.md: encoded as UTF-16BE, not UTF-8; re-save the file as UTF-8"),
+        ({"prompts/a.md": "x" * 100_001}, "prompts/a.md: template is 100001 characters, over the registry's limit of 100000 "
+         "(max_template_chars under [tool.prompthooks]); split the prompt or shorten it"),
+        ({"prompts/a.md": "---\nname: a\n---\n" + "é" * 100_001}, "prompts/a.md: template is 100001 characters"),
+        ({"prompts/a.md": "x" * 51, "pyproject.toml": "[tool.prompthooks]\nmax_template_chars = 50\n"}, "prompts/a.md: template is 51 characters, over the registry's limit of 50"),
+        ({"pyproject.toml": "[tool.prompthooks]\nmax_template_chars = \"big\"\n"}, "pyproject.toml: [tool.prompthooks] max_template_chars must be a positive integer"),
+        ({"a.jinja2": "{# name: a\nmodel: [gpt #}\nHi\n"}, "a.jinja2:2: invalid YAML front matter"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
@@ -277,3 +287,50 @@ def test_a_conflicted_merge_lists_each_prompt_once(repo: GitRepo, capsys: pytest
     code, out, err = run(capsys, "lock")
     assert (code, out) == (1, "")
     assert err == "prompts/a.md:1: unresolved merge conflict marker; resolve the conflict first\n"  # not "also used by"
+
+
+def test_a_template_at_the_limit_passes(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write("prompts/a.md", "---\nname: a\n---\n" + "é" * 99_999 + "\r\n")  # CRLF counts once: MLflow gets LF
+    repo.git("add", "-A")
+    lock_twice(capsys, repo)
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "{# NOTE: keep it short #}",
+        "{# 2024-05-01 #}",
+        "{#\n- be brief\n- no emojis\n#}",
+        "{#-\n  TODO: tone: friendlier?\n-#}",
+        "{# [draft #}",
+    ],
+)
+def test_a_prose_comment_is_never_stamped_or_refused(repo: GitRepo, capsys: pytest.CaptureFixture[str], comment: str) -> None:
+    text = f"{comment}\nHi {{{{ user }}}}\n"
+    repo.write("prompts/a.jinja2", text)
+    repo.git("add", "-A")
+    out = lock_twice(capsys, repo)
+    assert "a: new 1.0.0 (initial version, prompts/a.jinja2)" in out
+    assert repo.read("prompts/a.jinja2") == text.encode()
+    assert "git add prompts.lock\n" in out
+
+
+def test_front_matter_starting_on_the_comment_line_is_stamped_in_place(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write("prompts/a.jinja2", "{# name: assistant\nmodel: gpt-4o-mini #}\nHi {{ user }}\n")
+    repo.git("add", "-A")
+    out = lock_twice(capsys, repo)
+    assert "assistant: new 1.0.0 (initial version, prompts/a.jinja2)" in out
+    assert repo.read("prompts/a.jinja2") == b"{# name: assistant\nversion: 1.0.0\nmodel: gpt-4o-mini #}\nHi {{ user }}\n"
+
+
+def test_the_git_add_hint_works_where_the_command_ran(repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    repo.write("prompts/deep/a.md", "---\nname: a\n---\nHi\n")
+    repo.write("prompts/deep/my notes.md", "---\nname: notes\n---\nHello\n")
+    repo.git("add", "-A")
+    monkeypatch.chdir(repo.root / "prompts" / "deep")
+    out = run(capsys, "lock")[1]
+    hint = out.splitlines()[-1]
+    assert hint.endswith("review and stage them: git add ../../prompts.lock a.md 'my notes.md'")
+    command = hint.split("review and stage them: ", 1)[1]
+    subprocess.run(["sh", "-c", command], cwd=repo.root / "prompts" / "deep", check=True, env=clean_environment())
+    assert repo.git("status", "--porcelain") == ""
