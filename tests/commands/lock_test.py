@@ -332,5 +332,7 @@ def test_the_git_add_hint_works_where_the_command_ran(repo: GitRepo, capsys: pyt
     hint = out.splitlines()[-1]
     assert hint.endswith("review and stage them: git add ../../prompts.lock a.md 'my notes.md'")
     command = hint.split("review and stage them: ", 1)[1]
+    assert repo.git("diff", "--name-only") != ""  # stamped, not yet staged
     subprocess.run(["sh", "-c", command], cwd=repo.root / "prompts" / "deep", check=True, env=clean_environment())
-    assert repo.git("status", "--porcelain") == ""
+    assert repo.git("diff", "--name-only") == ""
+    assert "prompts.lock" in repo.git("diff", "--cached", "--name-only")
