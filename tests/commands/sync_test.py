@@ -216,6 +216,25 @@ def test_embedded_default_store(tmp_path: Path, prefix: str) -> None:
     assert len(versions(f"sqlite:///{store}", f"{prefix}_0")) == 1
 
 
+def test_parallel_syncs_on_a_fresh_embedded_store(tmp_path: Path, prefix: str) -> None:
+    """MLflow creates a new sqlite store's schema without a lock; prompthooks runs one sync at a time there."""
+    repo = make_repo(tmp_path / "repo", prefix, count=3)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
+    processes = [
+        subprocess.Popen([PROMPTHOOKS, "sync"], cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(3)
+    ]
+    results = [process.communicate(timeout=600) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], results
+    assert sorted(out.splitlines()[-1].split(",")[0] for out, _ in results) == [
+        "prompthooks sync: 0 registered", "prompthooks sync: 0 registered", "prompthooks sync: 3 registered"
+    ]
+    store = f"sqlite:///{repo.root / '.prompthooks' / 'mlflow.db'}"
+    for i in range(3):
+        assert len(versions(store, f"{prefix}_{i}")) == 1
+    assert repo.git("status", "--porcelain") == ""  # the lock file is git-ignored with the store
+
+
 def test_parallel_syncs_leave_no_duplicates(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = make_repo(tmp_path / "repo", prefix, count=6)
     command = [PROMPTHOOKS, "sync", "--tracking-uri", mlflow_server.uri]
