@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -51,8 +52,8 @@ def git_commit(repo: GitRepo, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_manifest_declares_both_hooks_as_whole_repo_fixers() -> None:
-    assert [hook["id"] for hook in HOOKS] == ["prompthooks-lock", "prompthooks-check"]
+def test_manifest_declares_the_hooks_as_whole_repo_runs() -> None:
+    assert [hook["id"] for hook in HOOKS] == ["prompthooks-lock", "prompthooks-check", "prompthooks-install"]
     for hook in HOOKS:
         assert hook["language"] == "python"
         assert hook["pass_filenames"] is False
@@ -116,3 +117,59 @@ def test_git_commit_fails_once_with_the_lock_written_then_passes(
     repo.git("add", "-A")
     assert git_commit(repo, pre_commit_home).returncode == 0
     assert 'version = "2.0.0"' in repo.git("show", "HEAD:prompts.lock")
+
+
+def test_hook_stages_are_pre_commit_3_2_names() -> None:
+    stages = {hook["id"]: hook["stages"] for hook in HOOKS}
+    assert stages["prompthooks-lock"] == ["pre-commit", "pre-merge-commit", "manual"]  # a fixer never runs at pre-push
+    assert stages["prompthooks-install"] == ["manual"]
+    from pre_commit.clientlib import STAGES  # the names pre-commit accepts (3.2.0 renamed "commit" to "pre-commit")
+
+    assert all(stage in STAGES for hook in HOOKS for stage in hook["stages"])
+
+
+def test_lock_never_runs_at_pre_push_and_the_driver_installs_from_pre_commit(
+    repo: GitRepo, pre_commit_home: Path, project_snapshot: tuple[Path, str]
+) -> None:
+    project, rev = project_snapshot
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"repos:\n- repo: {project}\n  rev: {rev}\n  hooks:\n  - id: prompthooks-lock\n  - id: prompthooks-check\n"
+        "  - id: prompthooks-install\n",
+    )
+    repo.write("prompts/a.md", "Alpha {{ x }}\n")
+    repo.git("add", "-A")
+    before = repo.snapshot()
+
+    pushed = pre_commit(repo, pre_commit_home, "run", "--hook-stage", "pre-push", "--all-files")
+    assert "lock prompt versions" not in pushed.stdout, pushed.stdout
+    assert "check prompt versions" in pushed.stdout and pushed.returncode == 1  # the lock is missing: check says so
+    assert repo.snapshot() == before  # nothing was written at pre-push
+
+    committed = pre_commit(repo, pre_commit_home, "run", "--hook-stage", "pre-commit", "prompthooks-lock", "--all-files")
+    assert committed.returncode == 1 and "a: new 1.0.0" in committed.stdout
+    assert "install the prompts.lock merge driver" not in committed.stdout  # manual only
+
+    installed = pre_commit(repo, pre_commit_home, "run", "--hook-stage", "manual", "prompthooks-install")
+    assert "install the prompts.lock merge driver" in installed.stdout, installed.stdout + installed.stderr
+    driver = repo.git("config", "merge.prompthooks.driver").strip()
+    assert driver.startswith(f"{pre_commit_home}/") and driver.endswith(" -m prompthooks merge-lock %O %A %B %P"), driver
+    repo.commit("base")
+
+    # A merge that needs the driver (both branches add a prompt: the lock conflicts textually), without prompthooks on PATH.
+    stripped = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep) if d and not os.path.exists(os.path.join(d, "prompthooks")))
+    env = {**clean_environment(), "PATH": stripped}
+    repo.git("checkout", "-q", "-b", "left")
+    repo.write("prompts/b.md", "Bravo\n")
+    repo.git("add", "-A")
+    subprocess.run([sys.executable, "-m", "prompthooks", "lock", "--quiet"], cwd=repo.root, env=clean_environment(), check=False)
+    repo.commit("add b")
+    repo.git("checkout", "-q", "main")
+    repo.write("prompts/c.md", "Charlie\n")
+    repo.git("add", "-A")
+    subprocess.run([sys.executable, "-m", "prompthooks", "lock", "--quiet"], cwd=repo.root, env=clean_environment(), check=False)
+    repo.commit("add c")
+    merged = subprocess.run(["git", "merge", "--no-edit", "left"], cwd=repo.root, env=env, capture_output=True, text=True)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    lock = repo.read("prompts.lock").decode()
+    assert all(f"[prompts.{name}]" in lock for name in "abc") and "<<<<<<<" not in lock
