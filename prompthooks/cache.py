@@ -24,7 +24,7 @@ from prompthooks.inputs import StatKey
 from prompthooks.lockfile import PREAMBLE_KEY, Entries, chunk_key
 from prompthooks.records import LockEntry, PromptFile
 
-FORMAT: Final = (3, __version__, sys.version)
+FORMAT: Final = (4, __version__, sys.version)  # 4: a Jinja prose comment is no longer front matter
 RACY_NS: Final = 2_000_000_000
 
 
