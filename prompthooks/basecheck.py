@@ -40,7 +40,7 @@ def problems(root: str, base: str, entries: Mapping[str, LockEntry], lock_path: 
     fork = git.merge_base(root, "HEAD", base_commit)
     forked = _lock_at(root, fork, lock_path)[0] if fork is not None else {}
     base_entries, base_retired = _lock_at(root, base_commit, lock_path)
-    held = lockhistory.full(root, [base_commit], lock_path)[0]
+    held, _ = lockhistory.full(root, [base_commit], lock_path)[0]
     fix = f"rebase onto {base} and rerun `prompthooks lock`"
     found: list[str] = []
     for name, entry in sorted(entries.items()):

@@ -57,20 +57,26 @@ class IndexEntry(NamedTuple):
     blob: str  # the object id of the staged content
     skip_worktree: bool  # outside a sparse checkout: the working tree may lack it; the index holds it
 
+    @classmethod
+    def parse(cls, info: str) -> IndexEntry:
+        """From ``git ls-files --stage -t``'s ``<tag> <mode> <blob> <stage>``."""
+        tag, _mode, blob, _stage = info.split(" ")
+        return cls(blob, tag == "S")
 
-def index_entries(root: str) -> dict[str, IndexEntry]:
-    """Tracked and staged paths (as ``indexed_files``) with their staged blob and skip-worktree bit, in one call."""
+
+def index_entries(root: str) -> dict[str, str]:
+    """Tracked and staged paths (as ``indexed_files``), each with its raw index line for ``IndexEntry.parse``.
+
+    One call gives the staged blobs and skip-worktree bits too; only the few paths that need them are parsed.
+    """
     result = run(["ls-files", "-z", "--cached", "--full-name", "--stage", "-t"], cwd=root)
     if result.returncode != 0:
         raise FatalError(f"git ls-files failed: {result.stderr.decode(errors='replace').strip()}")
-    entries: dict[str, IndexEntry] = {}
+    entries: dict[str, str] = {}
     for record in result.stdout.decode("utf-8", "surrogateescape").split("\0"):
-        if not record:
-            continue
         info, _, path = record.partition("\t")
-        tag, _mode, blob, _stage = info.split(" ")
-        if path not in entries:
-            entries[path] = IndexEntry(blob, tag == "S")
+        if path and path not in entries:
+            entries[path] = info
     return entries
 
 

@@ -78,8 +78,8 @@ def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
     for path in globs.select(list(index), config.include, config.exclude):
         if path == config.lock:
             continue
-        if index[path].skip_worktree:  # outside the sparse checkout: git commits what the index holds
-            index_prompts.append((path, index[path].blob))
+        if index[path][0] == "S":  # skip-worktree, outside the sparse checkout: git commits what the index holds
+            index_prompts.append((path, git.IndexEntry.parse(index[path]).blob))
             continue
         try:
             key = _stat_prompt(root, path, links)
@@ -99,7 +99,7 @@ def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
     objects = git.read_objects(root, [name for revision in revisions for name in (revision, f"{revision}:{config.lock}")])
     heads = tuple(found for found in objects[0::2] if found is not None)
     head_lock, merge_head_lock = (found[1] if found is not None else None for found in [*objects[1::2], None][:2])
-    staged = index.get(config.lock)
+    staged = git.IndexEntry.parse(index[config.lock]) if config.lock in index else None
     return Inputs(
         root,
         config,

@@ -17,12 +17,13 @@ from typing import Final, NamedTuple
 from prompthooks import git, lockfile
 from prompthooks.cache import Cache
 from prompthooks.errors import FatalError
+from prompthooks.planning import Held
 from prompthooks.records import LockEntry
 
 CACHE_FILE: Final = "history"
-KEPT: Final = 16  # summaries of this many recent commits are kept
+KEPT: Final = 4  # summaries of this many recent commits are kept (loaded on every run that plans)
 
-Summary = dict[str, dict[str, frozenset[str]]]
+Summary = tuple[dict[str, dict[str, frozenset[str]]], dict[str, str]]  # planning.Held as plain data, for marshal
 
 
 class Readable(NamedTuple):
@@ -31,19 +32,38 @@ class Readable(NamedTuple):
     retired: dict[str, str]
 
 
+def _raise(highest: dict[str, str], name: str, version: str) -> None:
+    known = highest.get(name)
+    if known is None:
+        highest[name] = version
+    elif known != version:
+        from prompthooks import versioning
+
+        if versioning.parse_version(version) > versioning.parse_version(known):
+            highest[name] = version
+
+
 def _add(summary: Summary, entries: Mapping[str, LockEntry]) -> None:
+    hashes, highest = summary
     for name, entry in entries.items():
-        versions = summary.setdefault(name, {})
-        versions[entry.version] = versions.get(entry.version, frozenset()) | {entry.hash}
+        versions = hashes.setdefault(name, {})
+        known = versions.get(entry.version)
+        if known is None or entry.hash not in known:
+            versions[entry.version] = (known or frozenset()) | {entry.hash}
+        _raise(highest, name, entry.version)
 
 
 def _union(summaries: list[Summary]) -> Summary:
-    merged: Summary = {}
-    for summary in summaries:
-        for name, versions in summary.items():
-            mine = merged.setdefault(name, {})
-            for version, hashes in versions.items():
-                mine[version] = mine.get(version, frozenset()) | hashes
+    if len(summaries) == 1:
+        return {name: dict(versions) for name, versions in summaries[0][0].items()}, dict(summaries[0][1])
+    merged: Summary = ({}, {})
+    for hashes, highest in summaries:
+        for name, versions in hashes.items():
+            mine = merged[0].setdefault(name, {})
+            for version, found in versions.items():
+                mine[version] = mine.get(version, frozenset()) | found
+        for name, version in highest.items():
+            _raise(merged[1], name, version)
     return merged
 
 
@@ -63,7 +83,7 @@ def full(root: str, revisions: list[str], lock_path: str) -> tuple[Summary, Read
     """Every lock reachable from ``revisions``, read once each; and the newest readable one."""
     commits = git.lock_commits(root, ["--full-history", *revisions], lock_path)
     objects = git.read_objects(root, [f"{commit}:{lock_path}" for commit in commits])
-    summary: Summary = {}
+    summary: Summary = ({}, {})
     parsed: dict[str, tuple[dict[str, LockEntry], dict[str, str]] | None] = {}
     newest: Readable | None = None
     for commit, found in zip(commits, objects, strict=True):
@@ -80,7 +100,7 @@ def full(root: str, revisions: list[str], lock_path: str) -> tuple[Summary, Read
     return summary, newest
 
 
-def held(root: str, lock_path: str, heads: Mapping[str, bytes], head_entries: Mapping[str, Mapping[str, LockEntry]], cache: Cache) -> Summary:
+def held(root: str, lock_path: str, heads: Mapping[str, bytes], head_entries: Mapping[str, Mapping[str, LockEntry]], cache: Cache) -> Held:
     """The summary of every commit in ``heads`` (commit id -> its commit object), from the cache when it can.
 
     ``head_entries`` holds the already parsed locks of those commits.
@@ -101,4 +121,5 @@ def held(root: str, lock_path: str, heads: Mapping[str, bytes], head_entries: Ma
         known[commit] = summary
         summaries.append(summary)
         cache.store(CACHE_FILE, dict(list(known.items())[-KEPT:]))
-    return summaries[0] if len(summaries) == 1 else _union(summaries)
+    hashes, highest = summaries[0] if len(summaries) == 1 else _union(summaries)
+    return Held(hashes, highest)

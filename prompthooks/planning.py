@@ -44,8 +44,14 @@ class Plan(NamedTuple):
     retired: dict[str, str] = {}  # noqa: RUF012 -- tombstones to write: name -> highest version it held
 
 
-Held = Mapping[str, Mapping[str, frozenset[str]]]
-"""What the lock's git history says: per name, per version, every hash that version ever named."""
+class Held(NamedTuple):
+    """What the lock's git history says about versions."""
+
+    hashes: Mapping[str, Mapping[str, frozenset[str]]]  # per name, per version, every hash that version ever named
+    highest: Mapping[str, str]  # per name, its highest version (kept apart: unchanged prompts need no semver)
+
+
+NO_HISTORY: Final = Held({}, {})
 
 
 def registry_name(path: str, file: PromptFile, config: Config) -> str:
@@ -117,7 +123,7 @@ def _decide(
     locked = versioning.parse_version(base.version)
     required, why_required = variables.required_increment(base.variables, file.variables)
     minimum = versioning.bump(locked, required)
-    reverted = file.version is not None and file.hash in held.get(name, {}).get(file.version, frozenset())
+    reverted = file.version is not None and file.hash in held.hashes.get(name, {}).get(file.version, frozenset())
     if file.version is not None and file.version != base.version and file.version not in parent_versions and not reverted:
         written = versioning.parse_version(file.version)
         if written < locked:
@@ -155,10 +161,12 @@ def _above_history(
     """
     from prompthooks import versioning
 
-    history = held.get(name, {})
-    others = history.get(version, frozenset()) - {file.hash}
     tombstone = retired.get(name) if base is None else None
-    earlier = _highest([*history, *([tombstone] if tombstone else [])])
+    others = held.hashes.get(name, {}).get(version, frozenset()) - {file.hash}
+    top = held.highest.get(name)
+    if tombstone is None and not others and top in (None, version):
+        return None  # the common case, decided without parsing a version
+    earlier = _highest([*([top] if top else []), *([tombstone] if tombstone else [])])
     if earlier is None:
         return None
     parsed = versioning.parse_version(version)
@@ -209,7 +217,7 @@ def plan(
     a version from ever naming two contents.
     """
     retired = retired or {}
-    held = held or {}
+    held = held or NO_HISTORY
     entries: dict[str, LockEntry] = {}
     changes: list[Change] = []
     stamps: list[Stamp] = []
@@ -221,7 +229,7 @@ def plan(
         except FatalError as error:
             errors.append(error)
             continue
-        if retired or held:
+        if retired or held.highest:
             raised = _above_history(name, version, file, base, retired, held)
             if raised is not None:
                 version, reason = raised

@@ -121,7 +121,7 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
             current = _read_lock(inputs.current_lock, config.lock, cache)
         except lockfile.UnreadableLock as error:
             current_error = error
-    held: planning.Held = {}
+    held = planning.NO_HISTORY
     if inputs.heads:
         from prompthooks import lockhistory
 
