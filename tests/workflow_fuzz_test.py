@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
 import sys
 
 import pytest
@@ -27,7 +28,22 @@ STEPS = int(os.environ.get("PROMPTHOOKS_FUZZ_STEPS", "250"))
 SEEDS = [int(seed) for seed in os.environ.get("PROMPTHOOKS_FUZZ_SEEDS", "7").split(",")]
 NAMES = ("alpha", "beta", "gamma", "delta", "eps")
 WORDS = ("answer", "politely", "briefly", "in French", "with sources", "as JSON", "step by step", "{{ question }}", "{{ tone }}")
-HOOK = f"{sys.executable} -m prompthooks lock --quiet; git add -A"
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESOLVE = f"import sys; sys.path.insert(0, {PROJECT!r}); from tests.workflow_fuzz_test import resolve_and_lock; resolve_and_lock()"
+EXEC = f"{sys.executable} -c '{RESOLVE}' && git commit -q --amend --no-edit --no-verify --allow-empty"
+
+
+def resolve_and_lock() -> None:
+    """What the person does at each replayed commit: drop a prompt the rebase left twice, run the hook, stage."""
+    tracked = subprocess.run(["git", "ls-files", "prompts"], capture_output=True, text=True, check=True).stdout.split()
+    seen: set[str] = set()
+    for path in sorted(tracked, key=lambda path: (path.count("/"), path)):
+        name = os.path.basename(path)
+        if name in seen:
+            subprocess.run(["git", "rm", "-q", "-f", path], check=True)
+        seen.add(name)
+    main(["lock", "--quiet"])
+    subprocess.run(["git", "add", "-A"], check=True)
 
 
 class Invariant:
@@ -62,9 +78,12 @@ class Team:
     def git(self, *args: str, check: bool = True) -> str:
         return self.repo.git(*args, check=check)
 
-    def move(self, path: str, target: str) -> None:
+    def move(self, path: str, target: str) -> bool:
+        if os.path.exists(self.repo.root / target):
+            return False
         os.makedirs(os.path.dirname(self.repo.root / target), exist_ok=True)
         self.git("mv", path, target)
+        return True
 
     def branch(self) -> str:
         return self.git("rev-parse", "--abbrev-ref", "HEAD").strip()
@@ -131,20 +150,18 @@ class Team:
         paths = self.tracked("prompts")
         if paths:
             path = self.rng.choice(paths)
-            self.move(path, path.replace("prompts/", "drafts/", 1))
-            self.hook_commit(f"move {path} out")
+            if self.move(path, path.replace("prompts/", "drafts/", 1)):
+                self.hook_commit(f"move {path} out")
 
     def move_back(self) -> None:
         paths = self.tracked("drafts")
         if paths:
             path = self.rng.choice(paths)
             target = path.replace("drafts/", "prompts/", 1)
-            if os.path.exists(self.repo.root / target):
-                return
             if self.rng.random() < 0.5:
                 self.repo.write(path, self.repo.read(path) + b"changed while away\n")
-            self.move(path, target)
-            self.hook_commit(f"move {path} back")
+            if self.move(path, target):
+                self.hook_commit(f"move {path} back")
 
     def rename(self) -> None:
         paths = self.tracked("prompts")
@@ -152,8 +169,7 @@ class Team:
             path = self.rng.choice(paths)
             folder = "prompts/sub/" if not path.startswith("prompts/sub/") else "prompts/"
             target = folder + os.path.basename(path)
-            if not os.path.exists(self.repo.root / target):
-                self.move(path, target)
+            if self.move(path, target):
                 self.hook_commit(f"rename {path}")
 
     def revert(self) -> None:
@@ -190,16 +206,17 @@ class Team:
 
     def rebase(self, feature: str) -> None:
         # The feature's side wins conflicting hunks; the hook reruns at every replayed commit (and fixes the versions).
-        result = self.repo.git("-c", "core.editor=true", "rebase", "-q", "-X", "theirs", "--exec", HOOK + "; git commit -q --amend --no-edit --no-verify --allow-empty", "main", check=False)
-        del result
+        self.git("-c", "core.editor=true", "rebase", "-q", "-X", "theirs", "--exec", EXEC, "main", check=False)
         for _ in range(50):
             if not os.path.exists(self.repo.root / ".git" / "rebase-merge"):
                 break
             for path in self.git("diff", "--name-only", "--diff-filter=U").split():
                 self.git("add", path) if os.path.exists(self.repo.root / path) else self.git("rm", "-q", "--cached", path)
-            main(["lock", "--quiet"])
-            self.git("add", "-A")
-            self.git("-c", "core.editor=true", "rebase", "--continue", check=False)
+            resolve_and_lock()
+            continued = subprocess.run(["git", "-c", "core.editor=true", "rebase", "--continue"], cwd=self.repo.root, capture_output=True)
+            if continued.returncode != 0 and not self.git("ls-files", "-u"):  # stopped by a failed --exec: finish its amend
+                self.git("commit", "-q", "--amend", "--no-edit", "--no-verify", "--allow-empty")
+                self.git("-c", "core.editor=true", "rebase", "--continue", check=False)
         assert self.branch() == feature, f"rebase of {feature} did not finish"
         self.committed()
 
