@@ -29,7 +29,7 @@ SEEDS = [int(seed) for seed in os.environ.get("PROMPTHOOKS_FUZZ_SEEDS", "7").spl
 NAMES = ("alpha", "beta", "gamma", "delta", "eps")
 WORDS = ("answer", "politely", "briefly", "in French", "with sources", "as JSON", "step by step", "{{ question }}", "{{ tone }}")
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESOLVE = f"import sys; sys.path.insert(0, {PROJECT!r}); from tests.workflow_fuzz_test import resolve_and_lock; resolve_and_lock()"
+RESOLVE = f"import sys; sys.path.insert(0, \"{PROJECT}\"); from tests.workflow_fuzz_test import resolve_and_lock; resolve_and_lock()"
 EXEC = f"{sys.executable} -c '{RESOLVE}' && git commit -q --amend --no-edit --no-verify --allow-empty"
 
 
@@ -79,7 +79,11 @@ class Team:
         return self.repo.git(*args, check=check)
 
     def move(self, path: str, target: str) -> bool:
-        if os.path.exists(self.repo.root / target):
+        """``git mv``, unless it would give two prompts one name (an input error the hook reports, not a version question)."""
+        clash = target.startswith("prompts/") and any(
+            os.path.basename(other) == os.path.basename(target) for other in self.tracked("prompts") if other != path
+        )
+        if clash or os.path.exists(self.repo.root / target):
             return False
         os.makedirs(os.path.dirname(self.repo.root / target), exist_ok=True)
         self.git("mv", path, target)
@@ -217,16 +221,16 @@ class Team:
     def rebase(self, feature: str) -> None:
         # The feature's side wins conflicting hunks; the hook reruns at every replayed commit (and fixes the versions).
         self.git("-c", "core.editor=true", "rebase", "-q", "-X", "theirs", "--exec", EXEC, "main", check=False)
-        for _ in range(50):
+        for _ in range(100):
             if not os.path.exists(self.repo.root / ".git" / "rebase-merge"):
                 break
-            for path in self.git("diff", "--name-only", "--diff-filter=U").split():
+            conflicted = self.git("diff", "--name-only", "--diff-filter=U").split()
+            for path in conflicted:
                 self.git("add", path) if os.path.exists(self.repo.root / path) else self.git("rm", "-q", "--cached", path)
             resolve_and_lock()
-            continued = subprocess.run(["git", "-c", "core.editor=true", "rebase", "--continue"], cwd=self.repo.root, capture_output=True)
-            if continued.returncode != 0 and not self.git("ls-files", "-u"):  # stopped by a failed --exec: finish its amend
+            if not conflicted:  # stopped by a failed --exec: finish its amend by hand
                 self.git("commit", "-q", "--amend", "--no-edit", "--no-verify", "--allow-empty")
-                self.git("-c", "core.editor=true", "rebase", "--continue", check=False)
+            self.git("-c", "core.editor=true", "rebase", "--continue", check=False)
         assert self.branch() == feature, f"rebase of {feature} did not finish"
         self.committed()
 
