@@ -73,6 +73,7 @@ class Team:
         self.rng = rng
         self.invariant = Invariant(repo)
         self.features = 0
+        self.counts: dict[str, int] = {}
         self.log: list[str] = []
 
     def git(self, *args: str, check: bool = True) -> str:
@@ -215,10 +216,13 @@ class Team:
             resolve_and_lock()
             assert main(["lock", "--quiet"]) == 0, f"lock is not idempotent in a merge: {self.log[-5:]}"
             self.git("commit", "-q", "--no-verify", "--no-edit")
+            self.counts["merge with conflicts"] = self.counts.get("merge with conflicts", 0) + 1
+        self.counts["integrate"] = self.counts.get("integrate", 0) + 1
         self.committed()
         self.git("branch", "-q", "-D", feature)
 
     def rebase(self, feature: str) -> None:
+        self.counts["rebase"] = self.counts.get("rebase", 0) + 1
         # The feature's side wins conflicting hunks; the hook reruns at every replayed commit (and fixes the versions).
         self.git("-c", "core.editor=true", "rebase", "-q", "-X", "theirs", "--exec", EXEC, "main", check=False)
         for _ in range(100):
@@ -252,3 +256,5 @@ def test_versions_name_one_content_through_a_team_workflow(repo: GitRepo, seed: 
         repo.write(f"prompts/{name}.md", team.text(name))
     team.hook_commit("initial prompts")
     team.play(STEPS)
+    if STEPS >= 150:  # the default run must reach the hard cases
+        assert team.counts.get("rebase", 0) > 0 and team.counts.get("integrate", 0) > 1, team.counts
