@@ -24,7 +24,7 @@ from prompthooks.inputs import StatKey
 from prompthooks.lockfile import PREAMBLE_KEY, Entries, chunk_key
 from prompthooks.records import LockEntry, PromptFile
 
-FORMAT: Final = (4, __version__, sys.version)  # 4: a Jinja prose comment is no longer front matter
+FORMAT: Final = (5, __version__, sys.version)  # 5: a Jinja prose comment is no longer front matter; sparse and index-read prompts
 RACY_NS: Final = 2_000_000_000
 
 
@@ -56,6 +56,13 @@ class Cache:
         except OSError:
             pass  # a read-only git directory only costs speed
 
+    def load(self, name: str) -> Any:
+        """Another cache file of this directory (None when absent or unreadable)."""
+        return self._read(name)
+
+    def store(self, name: str, data: object) -> None:
+        self._write(name, data)
+
     def is_racy(self, mtime_ns: int) -> bool:
         return mtime_ns >= self.started_ns - RACY_NS
 
@@ -76,11 +83,11 @@ class Cache:
     def chunks(self) -> dict[tuple[object, ...], str]:
         return self._loaded[2]
 
-    def prompt_file(self, path: str, key: StatKey, read: Callable[[], PromptFile]) -> PromptFile:
+    def prompt_file(self, path: str, key: StatKey | tuple[str, str], read: Callable[[], PromptFile]) -> PromptFile:
         cached = self._loaded[0].get(path)
         record = PromptFile(*cached[1]) if cached is not None and cached[0] == key else read()
-        if not self.is_racy(key[0]):
-            self._used_files[path] = (key, tuple(record))
+        if not isinstance(key[0], int) or not self.is_racy(key[0]):
+            self._used_files[path] = (key, tuple(record))  # type: ignore[assignment]
         return record
 
     def lock_entries(self, raw: bytes, parse: Callable[[], dict[str, LockEntry]]) -> dict[str, LockEntry]:

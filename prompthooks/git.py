@@ -53,6 +53,82 @@ def indexed_files(root: str) -> list[str]:
     return list(dict.fromkeys(path for path in paths if path))
 
 
+class IndexEntry(NamedTuple):
+    blob: str  # the object id of the staged content
+    skip_worktree: bool  # outside a sparse checkout: the working tree may lack it; the index holds it
+
+    @classmethod
+    def parse(cls, info: str) -> IndexEntry:
+        """From ``git ls-files --stage -t``'s ``<tag> <mode> <blob> <stage>``."""
+        tag, _mode, blob, _stage = info.split(" ")
+        return cls(blob, tag == "S")
+
+
+def index_entries(root: str) -> dict[str, str]:
+    """Tracked and staged paths (as ``indexed_files``), each with its raw index line for ``IndexEntry.parse``.
+
+    One call gives the staged blobs and skip-worktree bits too; only the few paths that need them are parsed.
+    """
+    result = run(["ls-files", "-z", "--cached", "--full-name", "--stage", "-t"], cwd=root)
+    if result.returncode != 0:
+        raise FatalError(f"git ls-files failed: {result.stderr.decode(errors='replace').strip()}")
+    entries: dict[str, str] = {}
+    for record in result.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        info, _, path = record.partition("\t")
+        if path and path not in entries:
+            entries[path] = info
+    return entries
+
+
+def read_objects(root: str, names: list[str]) -> list[tuple[str, bytes] | None]:
+    """Each object (``HEAD``, ``HEAD:path``, a blob id) as (object id, bytes), None when missing: one ``git cat-file``."""
+    if not names:
+        return []
+    try:
+        process = subprocess.run(
+            ["git", "cat-file", "--batch"], cwd=root, input="".join(f"{name}\n" for name in names).encode(), capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
+    output, position = process.stdout, 0
+    found: list[tuple[str, bytes] | None] = []
+    for _ in names:
+        end = output.index(b"\n", position)
+        header = output[position:end].split(b" ")
+        position = end + 1
+        if len(header) != 3 or header[1] == b"missing":
+            found.append(None)
+            continue
+        size = int(header[2])
+        found.append((header[0].decode(), output[position : position + size]))
+        position += size + 1
+    return found
+
+
+def blob_id(data: bytes, object_id_length: int) -> str:
+    """The id git gives ``data`` as a blob (SHA-1, or SHA-256 in a repository of that format)."""
+    import hashlib  # only to compare the staged lock with the one on disk, off the unchanged path
+
+    digest = hashlib.sha1 if object_id_length == 40 else hashlib.sha256
+    return digest(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def lock_commits(root: str, revisions: list[str], path: str) -> list[str]:
+    """Commits reachable from ``revisions`` that changed ``path``, newest first."""
+    result = run(["rev-list", *revisions, "--", path], cwd=root)
+    return result.stdout.decode().split() if result.returncode == 0 else []
+
+
+def merge_base(root: str, one: str, other: str) -> str | None:
+    result = run(["merge-base", one, other], cwd=root)
+    return result.stdout.decode().strip() if result.returncode == 0 else None
+
+
+def commit_id(root: str, revision: str) -> str | None:
+    result = run(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd=root)
+    return result.stdout.decode().strip() if result.returncode == 0 else None
+
+
 def blob_at_revision(root: str, revision: str, path: str) -> bytes | None:
     """The committed bytes of ``path`` at ``revision`` (HEAD, MERGE_HEAD), or None (no such commit or file)."""
     result = run(["cat-file", "blob", f"{revision}:{path}"], cwd=root)

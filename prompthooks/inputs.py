@@ -25,10 +25,25 @@ class Inputs(NamedTuple):
     head_lock: bytes | None  # the lock at HEAD: the baseline for version bumps
     current_lock: bytes | None  # the lock on disk
     merge_head_lock: bytes | None = None  # during a merge, the other parent's lock: a baseline too
+    index_prompts: tuple[tuple[str, str], ...] = ()  # (path, staged blob id) of prompts a sparse checkout left out
+    heads: tuple[tuple[str, bytes], ...] = ()  # HEAD's (and while merging MERGE_HEAD's) commit id and object
+    lock_staged: str | None = None  # the lock's blob id in the index, None when untracked
+    links: tuple[str, ...] = ()  # prompts that are symbolic links: read through, never rewritten
 
     def fingerprint(self, tool: tuple[object, ...]) -> bytes:
         """The inputs themselves, serialized: compared whole, so no two states can collide."""
-        state: Any = (tool, tuple(self.config), self.prompts, self.head_lock, self.current_lock, self.merge_head_lock)
+        state: Any = (
+            tool,
+            tuple(self.config),
+            self.prompts,
+            self.head_lock,
+            self.current_lock,
+            self.merge_head_lock,
+            self.index_prompts,
+            self.heads,
+            self.lock_staged,
+            self.links,
+        )
         return marshal.dumps(state)
 
     def newest_mtime_ns(self) -> int:
@@ -39,11 +54,12 @@ def stat_key(info: os.stat_result) -> StatKey:
     return (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
 
 
-def _stat_prompt(root: str, path: str) -> StatKey | None:
-    """The stat key of a prompt file, or None when it is not a regular file in the working tree."""
+def _stat_prompt(root: str, path: str, links: list[str]) -> StatKey | None:
+    """The stat key of a prompt file, or None when it is not a regular file in the working tree; links noted in ``links``."""
     try:
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
+            links.append(path)
             if os.path.commonpath([root, os.path.realpath(path)]) != root:
                 raise FatalError("symlink points outside the repository; prompts must live in the repository", path=path)
             info = os.stat(path)
@@ -55,12 +71,18 @@ def _stat_prompt(root: str, path: str) -> StatKey | None:
 def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
     """Everything for ``root``; the working directory must be ``root``."""
     prompts: list[tuple[str, StatKey]] = []
+    index_prompts: list[tuple[str, str]] = []
+    links: list[str] = []
     errors: list[FatalError] = []
-    for path in globs.select(git.indexed_files(root), config.include, config.exclude):
+    index = git.index_entries(root)
+    for path in globs.select(list(index), config.include, config.exclude):
         if path == config.lock:
             continue
+        if index[path][0] == "S":  # skip-worktree, outside the sparse checkout: git commits what the index holds
+            index_prompts.append((path, git.IndexEntry.parse(index[path]).blob))
+            continue
         try:
-            key = _stat_prompt(root, path)
+            key = _stat_prompt(root, path, links)
         except FatalError as error:
             errors.append(error)
             continue
@@ -73,5 +95,20 @@ def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
     except FileNotFoundError:
         current_lock = None
     merging = git_dir is not None and os.path.exists(os.path.join(git_dir, "MERGE_HEAD"))
-    merge_head_lock = git.blob_at_revision(root, "MERGE_HEAD", config.lock) if merging else None
-    return Inputs(root, config, prompts, git.blob_at_revision(root, "HEAD", config.lock), current_lock, merge_head_lock)
+    revisions = ["HEAD", "MERGE_HEAD"] if merging else ["HEAD"]
+    objects = git.read_objects(root, [name for revision in revisions for name in (revision, f"{revision}:{config.lock}")])
+    heads = tuple(found for found in objects[0::2] if found is not None)
+    head_lock, merge_head_lock = (found[1] if found is not None else None for found in [*objects[1::2], None][:2])
+    staged = git.IndexEntry.parse(index[config.lock]) if config.lock in index else None
+    return Inputs(
+        root,
+        config,
+        prompts,
+        head_lock,
+        current_lock,
+        merge_head_lock,
+        tuple(index_prompts),
+        heads,
+        staged.blob if staged is not None else None,
+        tuple(links),
+    )

@@ -9,6 +9,7 @@ keeps the rest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, MutableMapping
 from typing import Final
 
@@ -30,13 +31,61 @@ Entries = Mapping[str, LockEntry]
 ChunkCache = MutableMapping[tuple[object, ...], str]
 
 
-def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
+CONFLICT_MARKER: Final = re.compile(rb"^(?:<{7}|>{7})(?: |$)", re.MULTILINE)
+
+Retired = dict[str, str]
+"""Tombstones: per prompt name no longer in the lock, the highest version it ever held."""
+
+
+class UnreadableLock(FatalError):
+    """A lock that is no lock: conflict markers, bad TOML, a wrong layout. ``prompthooks lock`` rebuilds it.
+
+    (A lock from a newer prompthooks is not unreadable: rebuilding it would lose what that version wrote.)
+    """
+
+
+def check_conflict_markers(raw: bytes, path: str) -> None:
+    """An unresolved merge of the lock is named as such, not as invalid TOML."""
+    marker = CONFLICT_MARKER.search(raw)
+    if marker is not None:
+        raise UnreadableLock(
+            "unresolved merge conflict in the lock; resolve the prompt files, then run `prompthooks lock` to rebuild it",
+            path=path,
+            line=raw.count(b"\n", 0, marker.start()) + 1,
+        )
+
+
+def _document(raw: bytes, path: str) -> dict[str, object]:
     from prompthooks import tomlread  # a TOML parser only when this lock's bytes are new
 
-    document = tomlread.loads(raw, path)
+    check_conflict_markers(raw, path)
+    try:
+        return tomlread.loads(raw, path)
+    except FatalError as error:
+        raise UnreadableLock(error.message, path=error.path, line=error.line) from None
+
+
+def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
+    return _entries(_document(raw, path), path)
+
+
+def parse_with_retired(raw: bytes, path: str) -> tuple[dict[str, LockEntry], Retired]:
+    """The entries and the ``[retired]`` tombstones, from one parse."""
+    document = _document(raw, path)
+    return _entries(document, path), _retired(document, path)
+
+
+def _retired(document: dict[str, object], path: str) -> Retired:
+    table = document.get("retired", {})
+    if not isinstance(table, dict) or not all(isinstance(value, str) for value in table.values()):
+        raise UnreadableLock("[retired] must map prompt names to version strings", path=path)
+    return dict(table)
+
+
+def _entries(document: dict[str, object], path: str) -> dict[str, LockEntry]:
     version = document.get("lock-version")
     if not isinstance(version, int) or version < 1:
-        raise FatalError("not a prompts.lock: lock-version is missing or invalid", path=path)
+        raise UnreadableLock("not a prompts.lock: lock-version is missing or invalid", path=path)
     if version > LOCK_VERSION:
         raise FatalError(
             f"lock-version {version} was written by a newer prompthooks (this one reads {LOCK_VERSION}); upgrade prompthooks",
@@ -47,7 +96,7 @@ def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
         raise FatalError(f"unknown hash-scheme {scheme!r} (this prompthooks uses {HASH_SCHEME!r})", path=path)
     prompts = document.get("prompts", {})
     if not isinstance(prompts, dict):
-        raise FatalError("[prompts] must be a table", path=path)
+        raise UnreadableLock("[prompts] must be a table", path=path)
     entries: dict[str, LockEntry] = {}
     for name, table in prompts.items():
         entries[name] = _entry(name, table, path)
@@ -56,13 +105,13 @@ def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
 
 def _entry(name: str, table: object, path: str) -> LockEntry:
     if not isinstance(table, dict):
-        raise FatalError(f"[prompts.{name}] must be a table", path=path)
+        raise UnreadableLock(f"[prompts.{name}] must be a table", path=path)
     prompt_path, version, hash_ = table.get("path"), table.get("version"), table.get("hash")
     if not (isinstance(prompt_path, str) and isinstance(version, str) and isinstance(hash_, str)):
-        raise FatalError(f"[prompts.{name}] needs string keys path, version, hash", path=path)
+        raise UnreadableLock(f"[prompts.{name}] needs string keys path, version, hash", path=path)
     variables = table.get("variables")
     if variables is not None and not (isinstance(variables, list) and all(isinstance(item, str) for item in variables)):
-        raise FatalError(f"[prompts.{name}] variables must be a list of strings", path=path)
+        raise UnreadableLock(f"[prompts.{name}] variables must be a list of strings", path=path)
     return LockEntry(prompt_path, version, hash_, None if variables is None else tuple(variables))
 
 
@@ -112,8 +161,8 @@ def _render_preamble() -> str:
     return HEADER + tomli_w.dumps({"lock-version": LOCK_VERSION, "hash-scheme": HASH_SCHEME})
 
 
-def render(entries: Entries, chunks: ChunkCache | None = None) -> bytes:
-    """The lock's bytes: always UTF-8 with LF line endings."""
+def render(entries: Entries, chunks: ChunkCache | None = None, retired: Mapping[str, str] | None = None) -> bytes:
+    """The lock's bytes: always UTF-8 with LF line endings; ``[retired]`` last, only when it has names."""
     cache: ChunkCache = {} if chunks is None else chunks
     if PREAMBLE_KEY not in cache:
         cache[PREAMBLE_KEY] = _render_preamble()
@@ -123,7 +172,21 @@ def render(entries: Entries, chunks: ChunkCache | None = None) -> bytes:
         if key not in cache:
             cache[key] = _render_table(name, entry)
         parts.append(cache[key])
+    if retired:
+        parts.append(_render_retired(retired))
     return "\n".join(parts).encode()
+
+
+def _render_retired(retired: Mapping[str, str]) -> str:
+    import tomli_w
+
+    from prompthooks import tomlread
+
+    document = {"retired": dict(sorted(retired.items()))}
+    text = tomli_w.dumps(document)
+    if tomlread.loads(text.encode(), "<rendered lock>") != document:
+        raise AssertionError("tomli-w round trip changed [retired]")
+    return text
 
 
 def chunk_key(name: str, entry: LockEntry) -> tuple[object, ...]:

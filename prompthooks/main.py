@@ -25,18 +25,37 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int]) -> 
     from prompthooks.cache import FORMAT, Cache
 
     checkout = git.find_checkout()
+    cwd = os.getcwd()
     os.chdir(checkout.root)
     collected = inputs.collect(checkout.root, config.load(checkout.root), checkout.git_dir)
     cache = Cache(None if args.no_cache else os.path.join(checkout.git_dir, "prompthooks"))
     fingerprint = collected.fingerprint(FORMAT)
-    if cache.is_known_clean(fingerprint):
+    if not getattr(args, "base", None) and cache.is_known_clean(fingerprint):
         return 0
     from prompthooks import workspace  # parsing, planning and rendering: only when something may have changed
 
-    code = command(workspace.evaluate(collected, cache))
+    evaluated = workspace.evaluate(collected, cache)
+    if not args.quiet:
+        for note in evaluated.notes:
+            print(f"prompthooks: note: {note}")
+    code = command(evaluated)
+    code |= _staging(evaluated, checkout.root, cwd, quiet=args.quiet)
+    if getattr(args, "base", None):
+        from prompthooks import basecheck
+
+        code |= basecheck.report(checkout.root, args.base, evaluated, quiet=args.quiet)
     if code == 0 and not cache.is_racy(collected.newest_mtime_ns()):
         cache.remember_clean(fingerprint)
     return code
+
+
+def _staging(evaluated: Workspace, root: str, cwd: str, *, quiet: bool) -> int:
+    from prompthooks import staging
+
+    found = staging.problem(evaluated, root, cwd)
+    if found is not None and not quiet:
+        print(found)
+    return 0 if found is None else 1
 
 
 def _lock(args: argparse.Namespace) -> int:
@@ -130,7 +149,14 @@ def _add_lock(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
 
 
 def _add_check(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
-    _hook_command(commands, "check", "exit 1 when prompts.lock or a front matter is stale; never writes").set_defaults(run=_check)
+    check = _hook_command(commands, "check", "exit 1 when prompts.lock or a front matter is stale; never writes")
+    check.add_argument(
+        "--base",
+        metavar="REF",
+        help="also fail when a version here is one REF's lock (or its history) gives other content, or is below REF's "
+        "(e.g. origin/main on a pull request)",
+    )
+    check.set_defaults(run=_check)
 
 
 def _add_sync(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:

@@ -41,6 +41,17 @@ class Plan(NamedTuple):
     entries: dict[str, LockEntry]
     changes: list[Change]  # against the baseline (the lock at HEAD)
     stamps: list[Stamp]
+    retired: dict[str, str] = {}  # noqa: RUF012 -- tombstones to write: name -> highest version it held
+
+
+class Held(NamedTuple):
+    """What the lock's git history says about versions."""
+
+    hashes: Mapping[str, Mapping[str, frozenset[str]]]  # per name, per version, every hash that version ever named
+    highest: Mapping[str, str]  # per name, its highest version (kept apart: unchanged prompts need no semver)
+
+
+NO_HISTORY: Final = Held({}, {})
 
 
 def registry_name(path: str, file: PromptFile, config: Config) -> str:
@@ -99,7 +110,7 @@ def merge_baselines(ours: Mapping[str, LockEntry], theirs: Mapping[str, LockEntr
 
 
 def _decide(
-    name: str, path: str, file: PromptFile, base: LockEntry | None, config: Config, parent_versions: set[str]
+    name: str, path: str, file: PromptFile, base: LockEntry | None, config: Config, parent_versions: set[str], held: Held
 ) -> tuple[str, str | None]:
     """The version for one prompt and, when it moved, why."""
     from prompthooks import variables, versioning  # only prompts that changed need semver
@@ -111,7 +122,8 @@ def _decide(
     locked = versioning.parse_version(base.version)
     required, why_required = variables.required_increment(base.variables, file.variables)
     minimum = versioning.bump(locked, required)
-    if file.version is not None and file.version != base.version and file.version not in parent_versions:
+    reverted = file.version is not None and file.hash in held.hashes.get(name, {}).get(file.version, frozenset())
+    if file.version is not None and file.version != base.version and file.version not in parent_versions and not reverted:
         written = versioning.parse_version(file.version)
         if written < locked:
             raise FatalError(
@@ -132,13 +144,79 @@ def _decide(
     return str(versioning.bump(locked, increment)), f"{increment.label}, {why}" if why else increment.label
 
 
+def _highest(versions: Sequence[str]) -> str | None:
+    from prompthooks import versioning
+
+    return max(versions, key=versioning.parse_version, default=None)
+
+
+def _above_history(
+    name: str, version: str, file: PromptFile, base: LockEntry | None, retired: Mapping[str, str], held: Held
+) -> tuple[str, str] | None:
+    """A version above every version ``name`` ever held, when ``version`` would reuse one (else None).
+
+    Versions only grow: a version that ever named another content, or one at or
+    below a removed prompt's tombstone, is never given to this content.
+    """
+    from prompthooks import versioning
+
+    tombstone = retired.get(name) if base is None else None
+    others = held.hashes.get(name, {}).get(version, frozenset()) - {file.hash}
+    top = held.highest.get(name)
+    if tombstone is None and not others and top in (None, version):
+        return None  # the common case, decided without parsing a version
+    earlier = _highest([*([top] if top else []), *([tombstone] if tombstone else [])])
+    if earlier is None:
+        return None
+    parsed = versioning.parse_version(version)
+    below = parsed < versioning.parse_version(earlier) or (tombstone is not None and parsed <= versioning.parse_version(tombstone))
+    if not others and not below:
+        return None
+    highest = _highest([earlier, version])
+    assert highest is not None
+    increment = versioning.Increment.PATCH
+    if base is not None:
+        increment = max(increment, versioning.increment_between(versioning.parse_version(base.version), parsed))
+    new = str(versioning.bump(versioning.parse_version(highest), increment))
+    if base is None:
+        return new, f"{name!r} held versions up to {earlier} before; versions never restart"
+    if others:
+        return new, f"{version} already named other content in this branch's lock history (a rebase or merge kept one side?)"
+    return new, f"{name!r} held {earlier} before; versions only grow (a revert?)"
+
+
+def retire(baseline: Mapping[str, LockEntry], retired: Mapping[str, str], entries: Mapping[str, LockEntry]) -> dict[str, str]:
+    """The tombstones after this plan: every name that left the lock keeps its highest version."""
+    result = {name: version for name, version in retired.items() if name not in entries}
+    for name, base in baseline.items():
+        if name not in entries:
+            result[name] = _highest([base.version, *([result[name]] if name in result else [])]) or base.version
+    return result
+
+
+def merge_retired(ours: Mapping[str, str], theirs: Mapping[str, str]) -> dict[str, str]:
+    merged = dict(ours)
+    for name, version in theirs.items():
+        merged[name] = _highest([version, *([merged[name]] if name in merged else [])]) or version
+    return merged
+
+
 def plan(
     files: Sequence[tuple[str, PromptFile]],
     baseline: Mapping[str, LockEntry],
     config: Config,
     parents: Mapping[str, set[str]] | None = None,
+    *,
+    retired: Mapping[str, str] | None = None,
+    held: Held | None = None,
 ) -> Plan:
-    """The lock entries, the changes against ``baseline`` and the front matters to stamp."""
+    """The lock entries, the changes against ``baseline`` and the front matters to stamp.
+
+    ``retired`` (the baseline's tombstones) and ``held`` (the lock's history) keep
+    a version from ever naming two contents.
+    """
+    retired = retired or {}
+    held = held or NO_HISTORY
     entries: dict[str, LockEntry] = {}
     changes: list[Change] = []
     stamps: list[Stamp] = []
@@ -146,10 +224,14 @@ def plan(
     for name, (path, file) in sorted(name_prompts(files, config).items()):
         base = baseline.get(name)
         try:
-            version, reason = _decide(name, path, file, base, config, (parents or {}).get(name, set()))
+            version, reason = _decide(name, path, file, base, config, (parents or {}).get(name, set()), held)
         except FatalError as error:
             errors.append(error)
             continue
+        if retired or held.highest:
+            raised = _above_history(name, version, file, base, retired, held)
+            if raised is not None:
+                version, reason = raised
         entries[name] = LockEntry(path, version, file.hash, file.variables)
         if base is None:
             changes.append(Change(name, path, None, version, reason or ""))
@@ -165,4 +247,4 @@ def plan(
     for name, base in sorted(baseline.items()):
         if name not in entries:
             changes.append(Change(name, base.path, base.version, None, "removed"))
-    return Plan(entries, changes, stamps)
+    return Plan(entries, changes, stamps, retire(baseline, retired, entries))

@@ -50,7 +50,7 @@ def read(root: str, ref: str) -> Snapshot:
         raw_lock = git.blob_at(repo, commit, settings.lock)
         if raw_lock is None:
             raise FatalError(f"no {settings.lock} in commit {commit[:12]}; run `prompthooks lock` and commit it", path=label)
-        locked = lockfile.parse(raw_lock, label)
+        locked, retired = lockfile.parse_with_retired(raw_lock, label)
         files: list[tuple[str, PromptFile]] = []
         contents: dict[str, PromptContent] = {}
         tree = git.tree_files(repo, commit)
@@ -61,8 +61,8 @@ def read(root: str, ref: str) -> Snapshot:
             promptfile.check_template_size(loaded.content, path, settings.max_template_chars)
             files.append((path, promptfile.summarize(loaded, path)))
             contents[path] = loaded.content
-    plan = planning.plan(files, locked, settings)
-    rendered = lockfile.render(plan.entries)
+    plan = planning.plan(files, locked, settings, retired=retired)
+    rendered = lockfile.render(plan.entries, retired=plan.retired)
     problems = verify.problems(Workspace(settings, plan, locked, raw_lock, rendered))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

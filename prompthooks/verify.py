@@ -13,6 +13,8 @@ def problems(workspace: Workspace) -> list[str]:
     """One line per stale or inconsistent lock entry or front matter."""
     lock_path = workspace.config.lock
     plan = workspace.plan
+    if workspace.current_error is not None:
+        return [str(workspace.current_error)]
     if workspace.current is None:
         return [f"{lock_path}: missing ({len(plan.entries)} prompt(s) to lock)"] if plan.entries else []
     found: list[str] = []

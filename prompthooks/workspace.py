@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
-from prompthooks import lockfile, planning
+from prompthooks import git, lockfile, planning
 from prompthooks.cache import Cache
 from prompthooks.config import Config
 from prompthooks.errors import FatalError, raise_collected
@@ -19,6 +19,9 @@ class Workspace(NamedTuple):
     current: dict[str, LockEntry] | None  # the lock on disk, None when there is none
     current_raw: bytes | None
     rendered: bytes  # the lock as it should be
+    current_error: lockfile.UnreadableLock | None = None  # why the lock on disk is unreadable (conflict markers, bad TOML)
+    notes: tuple[str, ...] = ()  # what the user must know about the baseline (a broken lock at HEAD)
+    lock_staged: str | None = None  # the lock's blob id in the index (None: untracked)
 
 
 def _read_prompt(path: str) -> PromptFile:
@@ -39,6 +42,17 @@ def _check_size(path: str, limit: int) -> None:
         promptfile.check_template_size(promptfile.load(file.read(), path).content, path, limit)
 
 
+def _read_retired(raw: bytes, label: str, cache: Cache) -> dict[str, str]:
+    if b"\n[retired]\n" not in raw:
+        return {}
+    stored = cache.load("retired")
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == raw:
+        return dict(stored[1])
+    retired = lockfile.parse_with_retired(raw, label)[1]
+    cache.store("retired", (raw, retired))
+    return retired
+
+
 def _read_prompts(inputs: Inputs, cache: Cache) -> list[tuple[str, PromptFile]]:
     files: list[tuple[str, PromptFile]] = []
     errors: list[FatalError] = []
@@ -50,20 +64,80 @@ def _read_prompts(inputs: Inputs, cache: Cache) -> list[tuple[str, PromptFile]]:
                 _check_size(path, limit)
         except FatalError as error:
             errors.append(error)
+    files.extend(_read_index_prompts(inputs, cache, errors))
     raise_collected(errors)
+    return sorted(files)
+
+
+def _read_index_prompts(inputs: Inputs, cache: Cache, errors: list[FatalError]) -> list[tuple[str, PromptFile]]:
+    """Prompts outside a sparse checkout, from their staged blobs: read in one ``git cat-file`` on a cache miss."""
+    if not inputs.index_prompts:
+        return []
+    from prompthooks import promptfile
+
+    contents: dict[str, bytes] = {}
+
+    def read(path: str, blob: str) -> PromptFile:
+        if not contents:
+            found = git.read_objects(inputs.root, [blob for _, blob in inputs.index_prompts])
+            contents.update((blob, item[1]) for (_, blob), item in zip(inputs.index_prompts, found, strict=True) if item is not None)
+        if blob not in contents:
+            raise FatalError(f"staged blob {blob[:12]} is missing from the repository", path=path)
+        return promptfile.read(contents[blob], path)
+
+    files = []
+    for path, blob in inputs.index_prompts:
+        try:
+            files.append((path, cache.prompt_file(path, ("blob", blob), functools.partial(read, path, blob))))
+        except FatalError as error:
+            errors.append(error)
     return files
+
+
+def _baseline(inputs: Inputs, cache: Cache) -> tuple[dict[str, LockEntry], dict[str, str], tuple[str, ...]]:
+    """The lock at HEAD; when it is unreadable, the newest readable lock in HEAD's history, said in a note."""
+    config = inputs.config
+    if inputs.head_lock is None:
+        return {}, {}, ()
+    label = f"HEAD:{config.lock}"
+    try:
+        return _read_lock(inputs.head_lock, label, cache), _read_retired(inputs.head_lock, label, cache), ()
+    except lockfile.UnreadableLock as error:
+        from prompthooks import lockhistory
+
+        newest = lockhistory.full(inputs.root, ["HEAD"], config.lock)[1]
+        where = f"the lock of commit {newest.commit[:12]}" if newest is not None else "no lock (none in history is readable)"
+        note = f"{error} (committed without the hook?); versions continue from {where}"
+        return (newest.entries, newest.retired, (note,)) if newest is not None else ({}, {}, (note,))
 
 
 def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     config = inputs.config
     files = _read_prompts(inputs, cache)
-    baseline = _read_lock(inputs.head_lock, f"HEAD:{config.lock}", cache) if inputs.head_lock is not None else {}
+    baseline, retired, notes = _baseline(inputs, cache)
+    locks = {inputs.heads[0][0]: baseline} if inputs.heads else {}
     parents: dict[str, set[str]] = {}
     if inputs.merge_head_lock is not None:
-        other = _read_lock(inputs.merge_head_lock, f"MERGE_HEAD:{config.lock}", cache)
+        label = f"MERGE_HEAD:{config.lock}"
+        other = _read_lock(inputs.merge_head_lock, label, cache)
+        if len(inputs.heads) > 1:
+            locks[inputs.heads[1][0]] = other
         baseline, parents = planning.merge_baselines(baseline, other)
-    current = _read_lock(inputs.current_lock, config.lock, cache) if inputs.current_lock is not None else None
-    plan = planning.plan(files, baseline, config, parents)
-    rendered = lockfile.render(plan.entries, cache.chunks)
+        retired = planning.merge_retired(retired, _read_retired(inputs.merge_head_lock, label, cache))
+    current: dict[str, LockEntry] | None = None
+    current_error: lockfile.UnreadableLock | None = None
+    if inputs.current_lock is not None:
+        try:
+            current = _read_lock(inputs.current_lock, config.lock, cache)
+        except lockfile.UnreadableLock as error:
+            current_error = error
+    held = planning.NO_HISTORY
+    if inputs.heads:
+        from prompthooks import lockhistory
+
+        held = lockhistory.held(inputs.root, config.lock, dict(inputs.heads), locks, cache)
+    plan = planning.plan(files, baseline, config, parents, retired=retired, held=held)
+    plan = plan._replace(stamps=[stamp for stamp in plan.stamps if stamp.path not in inputs.links])
+    rendered = lockfile.render(plan.entries, cache.chunks, plan.retired)
     cache.save(plan.entries, rendered)
-    return Workspace(config, plan, current, inputs.current_lock, rendered)
+    return Workspace(config, plan, current, inputs.current_lock, rendered, current_error, notes, inputs.lock_staged)

@@ -77,5 +77,6 @@ def test_no_cache_flag_writes_nothing_under_git(repo: GitRepo, capsys: pytest.Ca
     repo.write("prompts/a.md", "a\n")
     repo.git("add", "-A")
     assert main(["lock", "--no-cache"]) == 1
+    repo.git("add", "-A")
     assert main(["check", "--no-cache"]) == 0
     assert not Path(repo.root / ".git" / "prompthooks").exists()

@@ -150,3 +150,46 @@ def test_interface_changes_set_the_minimum_bump(
     result = plan([("p/a.md", file)], baseline, DEFAULT)
     assert result.entries["a"] == LockEntry("p/a.md", expected, NEW, new)
     assert result.changes[0].describe() == f"a: 1.2.0 -> {expected} ({reason}, p/a.md)"
+
+
+OTHER = "sha256:other"
+
+
+@pytest.mark.parametrize(
+    ("file", "base_version", "retired", "history", "expected"),
+    [
+        # a returning name starts above its tombstone, whatever its front matter still says
+        (_file(), None, {"p": "1.4.0"}, {}, "1.4.1"),
+        (_file("1.2.0"), None, {"p": "1.4.0"}, {}, "1.4.1"),
+        (_file("1.4.0"), None, {"p": "1.4.0"}, {}, "1.4.1"),
+        (_file("3.0.0"), None, {"p": "1.4.0"}, {}, "3.0.0"),  # raised by hand above it: kept
+        # ... and above every version its history held
+        (_file(), None, {}, {"1.0.0": {OTHER}, "1.1.0": {OTHER}}, "1.1.1"),
+        # a version the history gave other content moves above the highest, keeping the bump's level
+        (_file(hash_=OLD), "1.0.1", {}, {"1.0.0": {OLD}, "1.0.1": {OLD, OTHER}}, "1.0.2"),
+        (_file(bump="minor"), "1.0.0", {}, {"1.0.0": {OLD}, "1.1.0": {OTHER}}, "1.2.0"),
+        # a revert: the front matter's older version held this very content; forward, not an error
+        (_file("1.0.0", hash_=NEW), "1.0.1", {}, {"1.0.0": {NEW}, "1.0.1": {OLD}}, "1.0.2"),
+        # the history agrees: nothing moves
+        (_file(hash_=OLD), "1.0.1", {}, {"1.0.0": {OTHER}, "1.0.1": {OLD}}, "1.0.1"),
+        (_file(), "1.0.1", {}, {"1.0.0": {OTHER}, "1.0.1": {OLD}}, "1.0.2"),
+    ],
+)
+def test_versions_only_grow(file: PromptFile, base_version: str | None, retired: dict[str, str], history: dict[str, set[str]], expected: str) -> None:
+    from prompthooks import versioning
+    from prompthooks.planning import Held
+
+    baseline = {"p": LockEntry("p/p.md", base_version, OLD)} if base_version else {}
+    highest = max(history, key=versioning.parse_version) if history else None
+    held = Held({"p": {version: frozenset(hashes) for version, hashes in history.items()}}, {"p": highest} if highest else {})
+    result = plan([("p/p.md", file)], baseline, DEFAULT, retired=retired, held=held)
+    assert result.entries["p"].version == expected
+    assert result.retired == {}
+
+
+def test_a_removed_prompt_leaves_a_tombstone_at_its_highest_version() -> None:
+    baseline = {"gone": LockEntry("p/gone.md", "2.0.0", OLD), "kept": LockEntry("p/kept.md", "1.0.0", OLD)}
+    result = plan([("p/kept.md", _file(hash_=OLD, fm=False))], baseline, DEFAULT, retired={"gone": "3.1.0", "older": "1.0.0"})
+    assert result.retired == {"gone": "3.1.0", "older": "1.0.0"}
+    result = plan([("p/kept.md", _file(hash_=OLD, fm=False))], baseline, DEFAULT, retired={"gone": "1.5.0"})
+    assert result.retired == {"gone": "2.0.0"}

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from prompthooks.errors import FatalError
 from prompthooks.verify import problems
 from prompthooks.workspace import Workspace
 
 
 def check(workspace: Workspace, *, quiet: bool) -> int:
+    error = workspace.current_error
+    if error is not None:
+        fix = "" if "prompthooks lock" in error.message else "; run `prompthooks lock` to rebuild it"
+        raise FatalError(error.message + fix, path=error.path, line=error.line)
     found = problems(workspace)
     if found and not quiet:
         for line in found:

@@ -56,7 +56,9 @@ def lock(workspace: Workspace, *, quiet: bool, cwd: str | None = None) -> int:
         for stamp in plan.stamps:
             if stamp.path not in reported:
                 print(f"{stamp.path}: front matter version set to {stamp.version}")
-        if workspace.current_raw is None:
+        if workspace.current_error is not None:
+            print(f"{lock_path}: rebuilt from the prompt files and the baseline lock (it was unreadable: {workspace.current_error.message})")
+        elif workspace.current_raw is None:
             print(f"created {lock_path}")
         elif not reported and lock_path in written:
             print(f"{lock_path}: brought up to date (no version changed)")

@@ -33,11 +33,29 @@ def _read(path: str, label: str) -> dict[str, lockfile.LockEntry]:
     return lockfile.parse(raw, label) if raw.strip() else {}
 
 
+def _read_retired(path: str, label: str) -> dict[str, str]:
+    try:
+        with open(path, "rb") as file:
+            raw = file.read()
+    except FileNotFoundError:
+        return {}
+    return lockfile.parse_with_retired(raw, label)[1] if raw.strip() else {}
+
+
+def _merged_retired(ours: str, theirs: str, label: str, entries: dict[str, lockfile.LockEntry]) -> dict[str, str]:
+    """Both sides' tombstones, the higher version of each; a name back in the lock needs none."""
+    from prompthooks import planning
+
+    merged = planning.merge_retired(_read_retired(ours, f"{label} (ours)"), _read_retired(theirs, f"{label} (theirs)"))
+    return {name: version for name, version in merged.items() if name not in entries}
+
+
 def merge_lock(base: str, ours: str, theirs: str, name: str | None) -> int:
     """Merge the three locks into ``ours``; exit 1 leaves the merge stopped for a human or `prompthooks lock`."""
     label = name or "prompts.lock"
     result = mergelock.merge(_read(base, f"{label} (base)"), _read(ours, f"{label} (ours)"), _read(theirs, f"{label} (theirs)"))
-    fileio.write_if_changed(ours, lockfile.render(result.entries))
+    retired = _merged_retired(ours, theirs, label, result.entries)
+    fileio.write_if_changed(ours, lockfile.render(result.entries, retired=retired))
     for line in result.semver_conflicts:
         print(f"{label}: conflict: {line}", file=sys.stderr)
     for line in result.to_recompute:

@@ -26,10 +26,18 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def stage_as_told(repo: GitRepo, out: str) -> None:
+    """Run the `git add` the fixer printed, as its user would (the lock must be staged to pass)."""
+    for line in out.splitlines():
+        if "git add " in line:
+            repo.git("add", *line.split("git add ", 1)[1].split())
+
+
 def lock_twice(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> str:
     """Run the fixer, then assert a second run is a no-op on its own output."""
     code, out, _ = run(capsys, "lock")
     assert code == 1
+    stage_as_told(repo, out)
     after_first = repo.snapshot()
     assert run(capsys, "lock") == (0, "", "")
     assert repo.snapshot() == after_first
@@ -216,9 +224,7 @@ VALID = "---\nname: ok\n---\nfine\n"
         ({"logo.prompt": b"\x89PNG\r\n\x1a\n\x00\x00"}, "logo.prompt: binary file"),
         ({"prompts/a.md": ""}, "prompts/a.md: empty prompt file"),
         ({"prompts/a.md": "Hi\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> b\n"}, "prompts/a.md:2: unresolved merge conflict marker"),
-        ({"prompts.lock": "lock-version = 1\n= oops\n"}, "prompts.lock:2: invalid TOML"),
         ({"prompts.lock": 'lock-version = 2\nhash-scheme = "x"\n'}, "prompts.lock: lock-version 2 was written by a newer prompthooks"),
-        ({"prompts.lock": "[prompts.ok]\npath = 1\n"}, "prompts.lock: not a prompts.lock"),
         ({"pyproject.toml": "[tool.prompthooks]\nincludes = []\n"}, "pyproject.toml: unknown key [tool.prompthooks] includes"),
         ({"prompts/a.md": "Hi {{ x }}\n".encode("utf-16")}, "prompts/a.md: encoded as UTF-16LE, not UTF-8; re-save the file as UTF-8"),
         ({"prompts/a.md": "Hi {{ x }}\n".encode("utf-16-be")}, "prompts/a.md: encoded as UTF-16BE, not UTF-8; re-save the file as UTF-8"),
@@ -336,3 +342,48 @@ def test_the_git_add_hint_works_where_the_command_ran(repo: GitRepo, capsys: pyt
     subprocess.run(["sh", "-c", command], cwd=repo.root / "prompts" / "deep", check=True, env=clean_environment())
     assert repo.git("diff", "--name-only") == ""
     assert "prompts.lock" in repo.git("diff", "--cached", "--name-only")
+
+
+def test_conflict_markers_in_the_lock_are_a_merge_conflict_that_lock_rebuilds(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    write_locked(capsys, repo, {"prompts/o.md": "base\n", "prompts/p.md": "p\n"})
+    repo.git("checkout", "-q", "-b", "other")
+    write_locked(capsys, repo, {"prompts/o.md": "theirs\n"})
+    repo.git("checkout", "-q", "main")
+    write_locked(capsys, repo, {"prompts/o.md": "ours\n"})
+    repo.git("merge", "-q", "other", check=False)
+    assert b"<<<<<<<" in repo.read("prompts.lock")
+    repo.write("prompts/o.md", "ours and theirs\n")  # the person resolves the prompt
+    repo.git("add", "prompts/o.md")
+    code, out, err = run(capsys, "check")
+    assert (code, out) == (1, "")
+    assert err.startswith("prompts.lock:")
+    assert "unresolved merge conflict in the lock; resolve the prompt files, then run `prompthooks lock` to rebuild it" in err
+    code, out, _ = run(capsys, "lock")
+    assert code == 1
+    assert "o: 1.0.1 -> 1.0.2 (patch, prompts/o.md)" in out
+    assert "prompts.lock: rebuilt from the prompt files and the baseline lock (it was unreadable: unresolved merge conflict" in out
+    repo.git("add", "-A")
+    assert run(capsys, "check") == (0, "", "")
+    repo.git("commit", "-q", "--no-verify", "--no-edit")
+    assert run(capsys, "check") == (0, "", "")
+
+
+def test_a_mangled_lock_committed_without_the_hook_is_regenerated(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    write_locked(capsys, repo, {"prompts/o.md": "one\n"})
+    write_locked(capsys, repo, {"prompts/o.md": "two\n"})
+    good = repo.git("rev-parse", "HEAD").strip()
+    repo.write("prompts.lock", "lock-version = 1\n= oops\n")
+    repo.commit("mangled, with --no-verify")
+    code, _, err = run(capsys, "check")
+    assert code == 1 and err.startswith("prompts.lock:2: invalid TOML") and "run `prompthooks lock` to rebuild it" in err
+    repo.write("prompts/o.md", "three\n")
+    code, out, _ = run(capsys, "lock")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith("prompthooks: note: HEAD:prompts.lock:2: invalid TOML")
+    assert lines[0].endswith(f"(committed without the hook?); versions continue from the lock of commit {good[:12]}")
+    assert "o: 1.0.1 -> 1.0.2 (patch, prompts/o.md)" in out
+    repo.git("add", "-A")
+    repo.commit("fixed, through the hook")
+    assert run(capsys, "check") == (0, "", "")
+    assert run(capsys, "lock") == (0, "", "")

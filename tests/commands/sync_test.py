@@ -348,3 +348,20 @@ def test_progress_on_a_terminal(tmp_path: Path, prefix: str, mlflow_server: Mlfl
     assert process.returncode == 0
     assert b"[12/12] registered " in progress
     assert b"/12]" not in stdout  # progress stays off the report
+
+
+def test_a_reverted_prompt_is_a_new_version_with_the_old_content(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    """Reverts bump forward: sync registers the new version; the old one still names its content, nothing conflicts."""
+    repo = make_repo(tmp_path / "repo", prefix, count=1)
+    assert sync(repo, "--tracking-uri", mlflow_server.uri).returncode == 0
+    original = repo.read("prompts/p0.md")
+    repo.write("prompts/p0.md", original.replace(b"Say hello", b"Say goodbye"))
+    lock_and_commit(repo, "goodbye")
+    assert sync(repo, "--tracking-uri", mlflow_server.uri).returncode == 0
+    repo.git("revert", "--no-commit", "HEAD")
+    lock_and_commit(repo, "hello again")
+    result = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = versions(mlflow_server.uri, f"{prefix}_0")
+    assert [version["prompthooks_version"] for version in found] == ["1.0.0", "1.0.1", "1.0.2"]
+    assert found[2]["prompthooks_hash"] == found[0]["prompthooks_hash"] != found[1]["prompthooks_hash"]

@@ -1,0 +1,70 @@
+"""``prompthooks check --base REF``: would merging into REF give a version two contents?
+
+A branch and its target can each give a prompt the same next version with
+other content; a rebase that keeps one side of the conflicting lock hides it
+from the branch's own history.  Comparing the branch's lock with the target's
+lock and history before the merge catches it where it is still cheap to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prompthooks import git, lockfile, lockhistory
+from prompthooks.errors import FatalError
+from prompthooks.records import LockEntry
+from prompthooks.workspace import Workspace
+
+
+def _short(hash_: str) -> str:
+    return hash_[: len("sha256:") + 12]
+
+
+def _lock_at(root: str, commit: str, lock_path: str) -> tuple[dict[str, LockEntry], dict[str, str]]:
+    found = git.read_objects(root, [f"{commit}:{lock_path}"])[0]
+    if found is None:
+        return {}, {}
+    try:
+        return lockfile.parse_with_retired(found[1], f"{commit[:12]}:{lock_path}")
+    except FatalError:
+        return {}, {}  # an unreadable lock there: its history still speaks
+
+
+def problems(root: str, base: str, entries: Mapping[str, LockEntry], lock_path: str) -> list[str]:
+    """One line per prompt whose version here would collide with ``base``'s."""
+    from prompthooks import versioning
+
+    base_commit = git.commit_id(root, base)
+    if base_commit is None:
+        raise FatalError(f"unknown git revision {base!r} for --base (in CI, fetch it first: git fetch origin <branch>)")
+    fork = git.merge_base(root, "HEAD", base_commit)
+    forked = _lock_at(root, fork, lock_path)[0] if fork is not None else {}
+    base_entries, base_retired = _lock_at(root, base_commit, lock_path)
+    held, _ = lockhistory.full(root, [base_commit], lock_path)[0]
+    fix = f"rebase onto {base} and rerun `prompthooks lock`"
+    found: list[str] = []
+    for name, entry in sorted(entries.items()):
+        if forked.get(name) == entry:
+            continue  # untouched on this branch: the merge keeps the base's side
+        others = held.get(name, {}).get(entry.version, frozenset()) - {entry.hash}
+        versions = [*held.get(name, {}), *([base_retired[name]] if name in base_retired else [])]
+        if name in base_entries:
+            versions.append(base_entries[name].version)
+        highest = max(versions, key=versioning.parse_version, default=None)
+        if others:
+            theirs = ", ".join(_short(hash_) for hash_ in sorted(others))
+            found.append(
+                f"{entry.path}: {name} {entry.version} is {_short(entry.hash)} here but {theirs} in {base}'s lock history; {fix}"
+            )
+        elif highest is not None and versioning.parse_version(entry.version) < versioning.parse_version(highest):
+            found.append(f"{entry.path}: {name} {entry.version} is below {highest}, which {base} already gave it; {fix}")
+    return found
+
+
+def report(root: str, base: str, workspace: Workspace, *, quiet: bool) -> int:
+    locked = workspace.current if workspace.current is not None else workspace.plan.entries  # what a merge would take
+    found = problems(root, base, locked, workspace.config.lock)
+    if not quiet:
+        for line in found:
+            print(line)
+    return 1 if found else 0

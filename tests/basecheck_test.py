@@ -1,0 +1,101 @@
+"""`prompthooks check --base REF`: a version the target branch gave other content is caught before the merge."""
+
+from __future__ import annotations
+
+import pytest
+
+from prompthooks import lockfile
+from prompthooks.main import main
+from tests.conftest import GitRepo
+from tests.lockhistory_test import hook_commit, locked
+
+
+def locked_at(repo: GitRepo, ref: str) -> dict[str, tuple[str, str]]:
+    raw = repo.git("show", f"{ref}:prompts.lock").encode()
+    return {name: (entry.version, entry.hash) for name, entry in lockfile.parse(raw, "prompts.lock").items()}
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def diverge(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:
+    """main and feature each bump o from 1.0.0 to 1.0.1, with other content."""
+    repo.write("prompts/o.txt", "base\n")
+    repo.write("prompts/p.txt", "p\n")
+    hook_commit(capsys, repo)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("prompts/o.txt", "feature\n")
+    hook_commit(capsys, repo, "feature")
+    repo.git("checkout", "-q", "main")
+    repo.write("prompts/o.txt", "main\n")
+    hook_commit(capsys, repo, "main")
+    repo.git("checkout", "-q", "feature")
+
+
+def test_a_version_the_base_gave_other_content(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    diverge(capsys, repo)
+    assert run(capsys, "check") == (0, "", "")  # alone, the branch is consistent
+    code, out, err = run(capsys, "check", "--base", "main")
+    assert (code, err) == (1, "")
+    assert out.startswith("prompts/o.txt: o 1.0.1 is sha256:")
+    assert out.endswith("in main's lock history; rebase onto main and rerun `prompthooks lock`\n")
+    assert out.count("\n") == 1
+
+
+def test_a_version_below_the_base(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    diverge(capsys, repo)
+    repo.git("checkout", "-q", "main")
+    repo.write("prompts/o.txt", "main, again\n")
+    hook_commit(capsys, repo, "main 1.0.2")
+    repo.git("checkout", "-q", "feature")
+    repo.write("prompts/o.txt", "---\nversion: 1.0.1\n---\nfeature, again\n")
+    code, out, _ = run(capsys, "check", "--base", "main")
+    assert code == 1
+    assert "prompts/o.txt: o 1.0.1 is" in out
+
+
+def test_untouched_prompts_and_a_base_that_moved_on_are_fine(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write("prompts/o.txt", "base\n")
+    repo.write("prompts/p.txt", "p\n")
+    hook_commit(capsys, repo)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("prompts/p.txt", "p, on the feature\n")
+    hook_commit(capsys, repo, "feature")
+    repo.git("checkout", "-q", "main")
+    repo.write("prompts/o.txt", "main\n")
+    hook_commit(capsys, repo, "main")
+    repo.git("rm", "-q", "prompts/o.txt")
+    hook_commit(capsys, repo, "main removes o")
+    repo.git("checkout", "-q", "feature")
+    assert run(capsys, "check", "--base", "main") == (0, "", "")
+
+
+def test_a_rebase_that_keeps_one_side_is_caught_then_fixed_by_lock(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    diverge(capsys, repo)
+    main_hash = locked_at(repo, "main")["o"][1]
+    assert repo.git("rebase", "main", check=False) is not None  # conflicts in prompts.lock and prompts/o.txt
+    repo.git("checkout", "--theirs", "prompts.lock", "prompts/o.txt")  # keep the feature's side of both
+    repo.git("add", "-A")
+    repo.git("-c", "core.editor=true", "rebase", "--continue")
+    assert locked(repo)["o"][0] == "1.0.1" and locked(repo)["o"][1] != main_hash  # the feature's 1.0.1 on top of main's
+    code, out, _ = run(capsys, "check", "--base", "main")
+    assert code == 1
+    assert "prompts/o.txt: o 1.0.1 is sha256:" in out and "rebase onto main and rerun `prompthooks lock`" in out
+    code, out, _ = run(capsys, "lock")
+    assert code == 1 and "o: 1.0.1 -> 1.0.2" in out
+    hook_commit(capsys, repo, "fix the versions after the rebase")
+    assert run(capsys, "check", "--base", "main") == (0, "", "")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--ff-only", "feature")
+    assert run(capsys, "check") == (0, "", "")
+
+
+def test_an_unknown_base_is_one_line(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write("prompts/o.txt", "base\n")
+    hook_commit(capsys, repo)
+    code, out, err = run(capsys, "check", "--base", "origin/nope")
+    assert (code, out) == (1, "")
+    assert err == "prompthooks: error: unknown git revision 'origin/nope' for --base (in CI, fetch it first: git fetch origin <branch>)\n"

@@ -1,0 +1,95 @@
+"""What the hook reads: prompts a sparse checkout leaves out come from the index; symlinks are read, never rewritten."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from prompthooks import lockfile
+from prompthooks.main import main
+from tests.conftest import GitRepo
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def hook_commit(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> str:
+    repo.git("add", "-A")
+    code, out, err = run(capsys, "lock")
+    assert code in (0, 1), err
+    repo.git("add", "-A")
+    assert run(capsys, "check") == (0, "", "")
+    repo.commit()
+    return out
+
+
+def versions(repo: GitRepo) -> dict[str, str]:
+    return {name: entry.version for name, entry in lockfile.parse(repo.read("prompts.lock"), "prompts.lock").items()}
+
+
+def test_sparse_checkout_keeps_every_prompt_and_versions_continue(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write("prompts/in/a.md", "a\n")
+    repo.write("prompts/out/o.md", "---\nname: o\n---\no\n")
+    hook_commit(capsys, repo)
+    repo.write("prompts/out/o.md", "---\nname: o\nversion: 1.0.0\n---\no, changed\n")
+    hook_commit(capsys, repo)
+    repo.write("prompts/out/o.md", "---\nname: o\nversion: 1.0.1\n---\no, changed again\n")
+    hook_commit(capsys, repo)
+    assert versions(repo) == {"a": "1.0.0", "o": "1.0.2"}
+    repo.git("sparse-checkout", "set", "--cone", "prompts/in")
+    assert not (repo.root / "prompts/out/o.md").exists()
+    assert run(capsys, "check") == (0, "", "")
+    repo.write("prompts/in/a.md", "a, changed\n")
+    out = hook_commit(capsys, repo)
+    assert "removed" not in out
+    assert versions(repo) == {"a": "1.0.1", "o": "1.0.2"}
+    repo.git("sparse-checkout", "disable")
+    assert (repo.root / "prompts/out/o.md").exists()
+    assert run(capsys, "check") == (0, "", "")
+    repo.write("prompts/out/o.md", repo.read("prompts/out/o.md").replace(b"again", b"once more"))
+    out = hook_commit(capsys, repo)
+    assert out.splitlines()[0] == "o: 1.0.2 -> 1.0.3 (patch, prompts/out/o.md)"
+
+
+def test_a_file_deleted_but_not_staged_outside_sparse_checkout_still_leaves(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write("prompts/a.md", "a\n")
+    repo.write("prompts/b.md", "b\n")
+    hook_commit(capsys, repo)
+    os.remove(repo.root / "prompts/b.md")
+    code, out, _ = run(capsys, "lock")
+    assert code == 1 and "b: 1.0.0 removed (prompts/b.md)" in out
+
+
+def test_a_symlinked_prompt_stays_a_symlink(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write("shared/base.md", "---\nname: shared\ndescription: x\n---\nHello {{ who }}\n")
+    os.makedirs(repo.root / "prompts")
+    os.symlink("../shared/base.md", repo.root / "prompts/linked.md")
+    out = hook_commit(capsys, repo)
+    assert "linked: new 1.0.0" not in out  # named by its front matter
+    assert versions(repo) == {"shared": "1.0.0"}
+    assert os.path.islink(repo.root / "prompts/linked.md")
+    repo.write("shared/base.md", "---\nname: shared\ndescription: x\n---\nHello there, {{ who }}\n")
+    out = hook_commit(capsys, repo)
+    assert out.splitlines()[0] == "shared: 1.0.0 -> 1.0.1 (patch, prompts/linked.md)"
+    assert os.path.islink(repo.root / "prompts/linked.md")
+    assert repo.read("shared/base.md").startswith(b"---\nname: shared\ndescription: x\n---\n")  # the target is not stamped either
+    assert repo.git("status", "--porcelain") == ""
+    assert run(capsys, "check") == (0, "", "")
+
+
+def test_a_symlink_to_a_prompt_is_read_through(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write("prompts/real.md", "---\ndescription: x\n---\nHi\n")
+    os.symlink("real.md", repo.root / "prompts/alias.md")
+    hook_commit(capsys, repo)
+    assert versions(repo) == {"alias": "1.0.0", "real": "1.0.0"}
+    assert os.path.islink(repo.root / "prompts/alias.md")
+    assert b"version: 1.0.0" in repo.read("prompts/real.md")  # the regular file is stamped; the link shows it
+    repo.write("prompts/real.md", repo.read("prompts/real.md").replace(b"Hi", b"Hello"))
+    hook_commit(capsys, repo)
+    assert versions(repo) == {"alias": "1.0.1", "real": "1.0.1"}
+    assert os.path.islink(repo.root / "prompts/alias.md")
+    assert run(capsys, "check") == (0, "", "")
