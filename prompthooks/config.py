@@ -29,6 +29,11 @@ class Config(NamedTuple):
     initial_version: str = "1.0.0"
     default_bump: str = "patch"
     name_from: str = "filename"
+    # Composition (see ``composition``): where Jinja template names are looked up, in order
+    # ("." and "./sub" are relative to the prompt's folder, anything else to the repository root).
+    search_path: tuple[str, ...] = (".", "/")
+    fragments: tuple[str, ...] = ("_*",)  # Jinja files that only exist to be included: locked, never registered
+    allow_unresolved: bool = False  # a dynamic or missing template name: an error unless true
 
 
 DEFAULT: Final = Config()
@@ -49,6 +54,13 @@ def _string(table: dict[str, object], key: str, default: str, choices: tuple[str
     return value
 
 
+def _boolean(table: dict[str, object], key: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise FatalError(f"[tool.prompthooks] {key} must be true or false, not {value!r}", path=PYPROJECT)
+    return value
+
+
 def from_table(table: dict[str, object]) -> Config:
     from prompthooks import versioning
 
@@ -63,6 +75,9 @@ def from_table(table: dict[str, object]) -> Config:
         initial_version=_string(table, "initial_version", DEFAULT.initial_version),
         default_bump=_string(table, "default_bump", DEFAULT.default_bump, versioning.BUMP_NAMES),
         name_from=_string(table, "name_from", DEFAULT.name_from, NAME_FROM_CHOICES),
+        search_path=_string_list(table, "search_path", DEFAULT.search_path),
+        fragments=_string_list(table, "fragments", DEFAULT.fragments),
+        allow_unresolved=_boolean(table, "allow_unresolved", DEFAULT.allow_unresolved),
     )
     try:
         versioning.parse_version(config.initial_version)

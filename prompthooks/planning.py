@@ -9,7 +9,7 @@ from typing import Final, NamedTuple
 
 from prompthooks.config import Config
 from prompthooks.errors import FatalError, raise_collected
-from prompthooks.records import LockEntry, PromptFile
+from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
 NAME_RULE: Final = re.compile(r"[A-Za-z0-9_.-]+\Z")
 
@@ -41,6 +41,7 @@ class Plan(NamedTuple):
     entries: dict[str, LockEntry]
     changes: list[Change]  # against the baseline (the lock at HEAD)
     stamps: list[Stamp]
+    fragments: dict[str, FragmentEntry] = {}  # never mutated
 
 
 def registry_name(path: str, file: PromptFile, config: Config) -> str:
@@ -110,7 +111,7 @@ def _decide(
     if base.hash == file.hash:
         return base.version, None
     locked = versioning.parse_version(base.version)
-    required, why_required = variables.required_increment(base.variables, file.variables)
+    required, why_required = variables.required_increment(base.variables, file.variables, base.optional, file.optional)
     minimum = versioning.bump(locked, required)
     if file.version is not None and file.version != base.version and file.version not in parent_versions:
         written = versioning.parse_version(file.version)
@@ -133,25 +134,85 @@ def _decide(
     return str(versioning.bump(locked, increment)), f"{increment.label}, {why}" if why else increment.label
 
 
+class Composed(NamedTuple):
+    """Prompts with their dependencies folded in, the fragments to lock, and why each hash moved."""
+
+    prompts: list[tuple[str, PromptFile]]  # hash, variables and optional cover the dependency closure
+    dependencies: dict[str, tuple[str, ...]]  # direct, by path
+    fragments: dict[str, FragmentEntry]
+    notes: dict[str, str]  # path -> "dependency x changed", against the baseline
+    migrated: set[str]  # paths whose baseline hash predates dependency hashing and whose own content is unchanged
+
+
+def compose(
+    files: Sequence[tuple[str, PromptFile]],
+    baseline: Mapping[str, LockEntry],
+    baseline_fragments: Mapping[str, FragmentEntry],
+    config: Config,
+    *,
+    legacy_baseline: bool,
+) -> Composed:
+    from prompthooks import composition
+
+    by_path = dict(files)
+    if not any(file.references for _, file in files) and not any(composition.is_fragment(path, config) for path in by_path):
+        return Composed(list(files), {}, {}, {}, set())  # the common case: nothing composed
+    graph = composition.build(by_path, config)
+    hashes = composition.closure_hashes(by_path, graph)
+    known = composition.Baseline.of(baseline, baseline_fragments)
+    base_by_path = {entry.path: entry for entry in baseline.values()}
+    prompts: list[tuple[str, PromptFile]] = []
+    fragments: dict[str, FragmentEntry] = {}
+    notes: dict[str, str] = {}
+    migrated: set[str] = set()
+    for path, file in files:
+        if composition.is_fragment(path, config):
+            fragments[path] = FragmentEntry(hashes[path], graph.dependencies[path])
+            continue
+        if not graph.dependencies[path]:
+            prompts.append((path, file))
+            continue
+        required, optional = composition.interface(path, by_path, graph)
+        prompts.append((path, file._replace(hash=hashes[path], variables=required, optional=optional)))
+        base = base_by_path.get(path)
+        if base is None or base.hash == hashes[path]:
+            continue
+        if legacy_baseline and not base.dependencies and base.hash == file.hash:
+            migrated.add(path)
+            continue
+        changed = composition.changed_dependencies(path, by_path, graph, hashes, known)
+        if changed:
+            own = "" if composition.own_unchanged(path, by_path, graph, base.hash, known) else "content and "
+            notes[path] = f"{own}dependenc{'ies' if len(changed) > 1 else 'y'} {', '.join(changed)} changed"
+    return Composed(prompts, graph.dependencies, fragments, notes, migrated)
+
+
 def plan(
     files: Sequence[tuple[str, PromptFile]],
     baseline: Mapping[str, LockEntry],
     config: Config,
     parents: Mapping[str, set[str]] | None = None,
+    baseline_fragments: Mapping[str, FragmentEntry] | None = None,
+    legacy_baseline: bool = True,
 ) -> Plan:
     """The lock entries, the changes against ``baseline`` and the front matters to stamp."""
+    composed = compose(files, baseline, baseline_fragments or {}, config, legacy_baseline=legacy_baseline)
     entries: dict[str, LockEntry] = {}
     changes: list[Change] = []
     stamps: list[Stamp] = []
     errors: list[FatalError] = []
-    for name, (path, file) in sorted(name_prompts(files, config).items()):
+    for name, (path, file) in sorted(name_prompts(composed.prompts, config).items()):
         base = baseline.get(name)
+        if base is not None and path in composed.migrated and base.path == path:
+            base = base._replace(hash=file.hash)  # locked before dependencies were hashed: same content, same version
         try:
             version, reason = _decide(name, path, file, base, config, (parents or {}).get(name, set()))
         except FatalError as error:
             errors.append(error)
             continue
-        entries[name] = LockEntry(path, version, file.hash, file.variables)
+        if reason is not None and path in composed.notes and base is not None:
+            reason = f"{reason}, {composed.notes[path]}"
+        entries[name] = LockEntry(path, version, file.hash, file.variables, file.optional, composed.dependencies.get(path, ()))
         if base is None:
             changes.append(Change(name, path, None, version, reason or ""))
         elif reason is not None:
@@ -166,4 +227,4 @@ def plan(
     for name, base in sorted(baseline.items()):
         if name not in entries:
             changes.append(Change(name, base.path, base.version, None, "removed"))
-    return Plan(entries, changes, stamps)
+    return Plan(entries, changes, stamps, composed.fragments)

@@ -51,6 +51,7 @@ def read(root: str, ref: str) -> Snapshot:
         if raw_lock is None:
             raise FatalError(f"no {settings.lock} in commit {commit[:12]}; run `prompthooks lock` and commit it", path=label)
         locked = lockfile.parse(raw_lock, label)
+        locked_fragments = lockfile.parse_fragments(raw_lock, label)
         files: list[tuple[str, PromptFile]] = []
         contents: dict[str, PromptContent] = {}
         tree = git.tree_files(repo, commit)
@@ -60,9 +61,9 @@ def read(root: str, ref: str) -> Snapshot:
             loaded = promptfile.load(_following_links(tree, path), path)
             files.append((path, promptfile.summarize(loaded, path)))
             contents[path] = loaded.content
-    plan = planning.plan(files, locked, settings)
-    rendered = lockfile.render(plan.entries)
-    problems = verify.problems(Workspace(settings, plan, locked, raw_lock, rendered))
+    plan = planning.plan(files, locked, settings, None, locked_fragments, not lockfile.uses_dependencies(raw_lock))
+    rendered = lockfile.render(plan.entries, fragments=plan.fragments)
+    problems = verify.problems(Workspace(settings, plan, locked, raw_lock, rendered, locked_fragments))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise FatalError(f"the lock at {ref} fails `prompthooks check`: {problems[0]}{more}", path=label)
