@@ -118,11 +118,8 @@ def _defined_tests(test: nodes.Node) -> set[str]:
     """Names that ``test`` checks with ``is defined``: inside the guarded branch they may be absent."""
     from jinja2 import nodes
 
-    return {
-        node.node.name
-        for node in test.find_all(nodes.Test)
-        if node.name == "defined" and isinstance(node.node, nodes.Name)
-    }
+    tests = [test, *test.find_all(nodes.Test)]  # find_all skips the node itself
+    return {node.node.name for node in tests if isinstance(node, nodes.Test) and node.name == "defined" and isinstance(node.node, nodes.Name)}
 
 
 def _required_uses(parsed: nodes.Template, names: set[str]) -> set[str]:
