@@ -215,3 +215,19 @@ def test_this_repositorys_own_lock_is_unchanged() -> None:
     locked = lockfile.parse(raw, "prompts.lock")
     plan = planning.plan(files, locked, config.DEFAULT)
     assert {name: entry.hash for name, entry in plan.entries.items()} == {name: entry.hash for name, entry in locked.items()}
+
+
+def test_diff_shows_a_dependency_only_change(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    write_locked(capsys, repo, BASE)
+    first = repo.git("rev-parse", "HEAD").strip()
+    repo.write("prompts/_rules.j2", "Be rude.\n")
+    repo.git("add", "-A")
+    lock_twice(capsys, repo)
+    repo.commit()
+    code, out, err = run(capsys, "diff", first, "HEAD", "--format", "json")
+    assert code == 0, err
+    import json
+
+    changed = {change["name"]: change for change in json.loads(out)["prompts"]}
+    assert list(changed) == ["assistant"]
+    assert (changed["assistant"]["status"], changed["assistant"]["bump"]) == ("changed", "patch")
