@@ -47,6 +47,19 @@ def _framework_render(root: Path, path: str, values: dict[str, object]) -> str:
     return environment.get_template(os.path.basename(path)).render(**values)
 
 
+def _dotprompt_render(root: Path, path: str, values: dict[str, object]) -> str:
+    """The reference implementation's rendering (Google's dotpromptz), partials from the prompt's folder."""
+    import asyncio
+
+    dotpromptz = pytest.importorskip("dotpromptz")
+    from dotpromptz._typing import DataArgument
+
+    folder = root / os.path.dirname(path)
+    partials = {file.stem[1:]: file.read_text() for file in folder.glob("_*.prompt")}
+    rendered = asyncio.run(dotpromptz.Dotprompt(partials=partials).render((root / path).read_text(), DataArgument(input=values)))
+    return "".join(part.text for message in rendered.messages for part in message.content if hasattr(part, "text")).strip()
+
+
 def test_composed_prompts_register_self_contained_copies_that_render_like_jinja(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = init_repo(tmp_path / "repo")
     for path, text in _files(prefix).items():
@@ -68,6 +81,9 @@ def test_composed_prompts_register_self_contained_copies_that_render_like_jinja(
     # Dotprompt: the partial inlined where it stood (golden text: Handlebars drops a standalone partial's own line).
     [story] = versions(mlflow_server.uri, f"{prefix}_story")
     assert story["mlflow.prompt.text"] == "Answer in a {{tone}} tone.\nTell a story about {{subject}}.\n"
+    story_values = {"tone": "calm", "subject": "cats"}
+    registered = mlflow.genai.load_prompt(f"prompts:/{prefix}_story/1").format(**story_values)
+    assert registered.strip() == _dotprompt_render(repo.root, f"prompts/{prefix}_story.prompt", story_values)
     # Fragments are locked, never registered.
     assert versions(mlflow_server.uri, "_rules") == [] and versions(mlflow_server.uri, "_style") == []
     again = sync(repo, "--tracking-uri", mlflow_server.uri)
