@@ -14,8 +14,9 @@ a closure changes every hash above it.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from typing import Final, NamedTuple
 
@@ -34,7 +35,12 @@ def is_fragment(path: str, config: Config) -> bool:
     name = posixpath.basename(path)
     if path.endswith(DOTPROMPT_SUFFIX):
         return name.startswith("_")
-    return path.endswith(JINJA_SUFFIXES) and bool(globs.compile_patterns(config.fragments).match(name))
+    return path.endswith(JINJA_SUFFIXES) and bool(_fragment_pattern(config.fragments).match(name))
+
+
+@functools.lru_cache(maxsize=8)
+def _fragment_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return globs.compile_patterns(patterns)
 
 
 def candidates(path: str, kind: str, name: str, config: Config) -> list[str]:
@@ -140,6 +146,8 @@ def combine(own: str, dependencies: Mapping[str, str | None]) -> str | None:
         return own
     if any(value is None for value in dependencies.values()):
         return None
+    import hashlib  # only for prompts with dependencies
+
     from prompthooks.hashing import canonical_json
 
     document = canonical_json({"hash": own, "dependencies": dict(dependencies)})

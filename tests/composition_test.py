@@ -231,3 +231,33 @@ def test_diff_shows_a_dependency_only_change(repo: GitRepo, capsys: pytest.Captu
     changed = {change["name"]: change for change in json.loads(out)["prompts"]}
     assert list(changed) == ["assistant"]
     assert (changed["assistant"]["status"], changed["assistant"]["bump"]) == ("changed", "patch")
+
+
+def test_check_names_a_stale_fragment(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    write_locked(capsys, repo, BASE)
+    lock = _lock(repo)
+    fragment_hash = lock.split('[fragments."prompts/_rules.j2"]\nhash = "')[1].split('"')[0]
+    repo.write("prompts.lock", lock.replace(fragment_hash, "sha256:" + "0" * 64))
+    code, out, _ = run(capsys, "check")
+    assert code == 1
+    assert "prompts/_rules.j2: fragment: prompts.lock has sha256:000000000000, the file needs" in out
+
+
+def test_a_fragment_change_is_seen_through_the_cache(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """The dependent's record comes from the cache; only the fragment is read again, and the bump still happens."""
+    write_locked(capsys, repo, BASE)
+    assert run(capsys, "lock") == (0, "", "")  # a clean, cached state
+    repo.write("prompts/_rules.j2", "Be brief.\n")
+    code, out, _ = run(capsys, "lock")
+    assert code == 1 and "assistant: 1.0.0 -> 1.0.1 (patch, dependency prompts/_rules.j2 changed" in out
+
+
+def test_old_and_new_hash_schemes_both_parse() -> None:
+    entry = lockfile.LockEntry("p/a.j2", "1.0.0", "sha256:" + "1" * 64, ("q",), ("tone",), ("p/_r.j2",))
+    fragments = {"p/_r.j2": lockfile.FragmentEntry("sha256:" + "2" * 64)}
+    raw = lockfile.render({"a": entry}, fragments=fragments)
+    assert lockfile.uses_dependencies(raw)
+    assert lockfile.parse(raw, "x") == {"a": entry}
+    assert lockfile.parse_fragments(raw, "x") == fragments
+    plain = lockfile.render({"a": entry._replace(dependencies=(), optional=())})
+    assert not lockfile.uses_dependencies(plain) and f'hash-scheme = "{HASH_SCHEME}"'.encode() in plain
