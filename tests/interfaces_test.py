@@ -26,12 +26,12 @@ CORPUS = Path(__file__).parent / "corpus"
     ],
 )
 def test_corpus_interfaces(name: str, required: tuple[str, ...], optional: tuple[str, ...]) -> None:
-    file = promptfile.read((CORPUS / name).read_bytes(), f"prompts/{name}")
+    file = promptfile.read((CORPUS / f"{name}.txt").read_bytes(), f"prompts/{name}")
     assert (file.variables, file.optional) == (required, optional)
 
 
 def test_a_partials_variables_are_the_prompts_too(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    write_locked(capsys, repo, {f"prompts/{name}": (CORPUS / name).read_text() for name in ("describe_media.prompt", "_signature.prompt")})
+    write_locked(capsys, repo, {f"prompts/{name}": (CORPUS / f"{name}.txt").read_text() for name in ("describe_media.prompt", "_signature.prompt")})
     table = repo.read("prompts.lock").decode().split("[prompts.describe_media]")[1].split("\n[")[0]
     assert 'variables = [\n    "assistantName",\n    "audience",' in table
     assert 'optional = [\n    "focus",\n]' in table
