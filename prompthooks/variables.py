@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from jinja2 import nodes
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)[^{}]*\}\}")
+_MAY_REFERENCE = re.compile(r"\b(?:include|extends|import)\b")
 JINJA_EXTENSIONS = ("jinja2.ext.loopcontrols", "jinja2.ext.do")
 
 # Reference kinds: how a template uses another one.
@@ -89,8 +90,10 @@ def _jinja(body: str, path: str, first_body_line: int) -> Interface:
         line = first_body_line + (error.lineno or 1) - 1
         raise FatalError(f"invalid Jinja template: {error.message}", path=path, line=line) from None
     names = meta.find_undeclared_variables(parsed)
-    required = _required_uses(parsed, names)
-    return Interface(tuple(sorted(required)), tuple(sorted(names - required)), _jinja_references(parsed, first_body_line))
+    # Walk the tree again only where a guard or a reference can be: most templates have neither.
+    required = _required_uses(parsed, names) if "defined" in body or "default" in body or "|d(" in body.replace(" ", "") else names
+    references = _jinja_references(parsed, first_body_line) if _MAY_REFERENCE.search(body) else ()
+    return Interface(tuple(sorted(required)), tuple(sorted(names - required)), references)
 
 
 def _jinja_references(parsed: nodes.Template, first_body_line: int) -> tuple[Reference, ...]:
