@@ -97,11 +97,11 @@ class Cache:
         self._used_locks[key] = {path: tuple(entry) for path, entry in found.items()}
         return found
 
-    def save(self, rendered: Entries, rendered_bytes: bytes, fragments: Fragments | None = None) -> None:
+    def save(self, rendered: Entries, rendered_bytes: bytes, fragments: Fragments | None = None, composed: bool = False) -> None:
         """Keep what this run used, and the lock it rendered: likely the one on disk next time."""
         self._used_locks[rendered_bytes] = {name: tuple(entry) for name, entry in rendered.items()}
         if fragments:
             self._used_locks[b"\0fragments" + rendered_bytes] = {path: tuple(entry) for path, entry in fragments.items()}
-        keys = chunk_keys(rendered, fragments or {})
+        keys = chunk_keys(rendered, fragments or {}, composed)
         chunks = {key: self.chunks[key] for key in keys if key in self.chunks}
         self._write("records", (self._used_files, self._used_locks, chunks))

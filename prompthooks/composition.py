@@ -24,7 +24,7 @@ from prompthooks import globs
 from prompthooks.config import Config
 from prompthooks.errors import FatalError, raise_collected
 from prompthooks.records import FragmentEntry, LockEntry, PromptFile
-from prompthooks.variables import DYNAMIC, PARTIAL, SHARES_CONTEXT
+from prompthooks.variables import DYNAMIC, INCLUDE_IF_PRESENT, PARTIAL, SHARES_CONTEXT
 
 JINJA_SUFFIXES: Final = (".jinja2", ".j2", ".jinja")
 DOTPROMPT_SUFFIX: Final = ".prompt"
@@ -87,7 +87,7 @@ def build(files: Mapping[str, PromptFile], config: Config) -> Graph:
             looked = candidates(path, kind, name, config)
             target = next((candidate for candidate in looked if candidate in files), None)
             if target is None:
-                if not config.allow_unresolved:
+                if kind != INCLUDE_IF_PRESENT and not config.allow_unresolved:
                     where = ", ".join(looked) or "nowhere: the name leaves the search path"
                     errors.append(
                         FatalError(

@@ -152,9 +152,13 @@ def _render_fragment(path: str, entry: FragmentEntry) -> str:
     return text
 
 
-def scheme_for(entries: Entries, fragments: Fragments) -> str:
-    """The first scheme while nothing uses dependencies: such a lock keeps its bytes."""
-    if fragments or any(entry.dependencies for entry in entries.values()):
+def scheme_for(entries: Entries, fragments: Fragments, composed: bool = False) -> str:
+    """The first scheme while nothing uses dependencies: such a lock keeps its bytes.
+
+    ``composed``: some template names another one (even one that is absent), so a
+    later lock can tell this one from a lock written before dependencies were tracked.
+    """
+    if composed or fragments or any(entry.dependencies for entry in entries.values()):
         return HASH_SCHEME_DEPENDENCIES
     return HASH_SCHEME
 
@@ -181,10 +185,10 @@ def preamble_key(scheme: str) -> tuple[object, ...]:
     return PREAMBLE_KEY if scheme == HASH_SCHEME else ("", scheme)
 
 
-def render(entries: Entries, chunks: ChunkCache | None = None, fragments: Fragments | None = None) -> bytes:
+def render(entries: Entries, chunks: ChunkCache | None = None, fragments: Fragments | None = None, composed: bool = False) -> bytes:
     """The lock's bytes: always UTF-8 with LF line endings."""
     cache: ChunkCache = {} if chunks is None else chunks
-    scheme = scheme_for(entries, fragments or {})
+    scheme = scheme_for(entries, fragments or {}, composed)
     preamble = preamble_key(scheme)
     if preamble not in cache:
         cache[preamble] = _render_preamble(scheme)
@@ -206,9 +210,9 @@ def fragment_key(path: str, entry: FragmentEntry) -> tuple[object, ...]:
     return ("\0fragment", path, *entry)
 
 
-def chunk_keys(entries: Entries, fragments: Fragments) -> list[tuple[object, ...]]:
+def chunk_keys(entries: Entries, fragments: Fragments, composed: bool = False) -> list[tuple[object, ...]]:
     """The keys of every chunk ``render`` uses for these entries."""
-    keys = [preamble_key(scheme_for(entries, fragments))]
+    keys = [preamble_key(scheme_for(entries, fragments, composed))]
     keys += [chunk_key(name, entry) for name, entry in entries.items()]
     keys += [fragment_key(path, entry) for path, entry in fragments.items()]
     return keys

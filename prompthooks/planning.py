@@ -42,6 +42,7 @@ class Plan(NamedTuple):
     changes: list[Change]  # against the baseline (the lock at HEAD)
     stamps: list[Stamp]
     fragments: dict[str, FragmentEntry] = {}  # never mutated
+    composed: bool = False  # some file names another template: the lock records the dependency-aware scheme
 
 
 def registry_name(path: str, file: PromptFile, config: Config) -> str:
@@ -227,4 +228,4 @@ def plan(
     for name, base in sorted(baseline.items()):
         if name not in entries:
             changes.append(Change(name, base.path, base.version, None, "removed"))
-    return Plan(entries, changes, stamps, composed.fragments)
+    return Plan(entries, changes, stamps, composed.fragments, any(file.references for _, file in files))

@@ -73,7 +73,7 @@ def read(root: str, ref: str) -> Snapshot:
             contents[path] = loaded.content
             sources[path] = promptfile.normalize_newlines(loaded.text)
     plan = planning.plan(files, locked, settings, None, locked_fragments, not lockfile.uses_dependencies(raw_lock))
-    rendered = lockfile.render(plan.entries, fragments=plan.fragments)
+    rendered = lockfile.render(plan.entries, fragments=plan.fragments, composed=plan.composed)
     problems = verify.problems(Workspace(settings, plan, locked, raw_lock, rendered, locked_fragments))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -27,12 +27,13 @@ JINJA_EXTENSIONS = ("jinja2.ext.loopcontrols", "jinja2.ext.do")
 
 # Reference kinds: how a template uses another one.
 INCLUDE: Final = "include"
+INCLUDE_IF_PRESENT: Final = "include-ignore-missing"  # ``{% include "x" ignore missing %}``: absent is fine
 EXTENDS: Final = "extends"
 IMPORT: Final = "import"  # macros imported without the caller's context
 IMPORT_WITH_CONTEXT: Final = "import-with-context"
 PARTIAL: Final = "partial"  # a Dotprompt/Handlebars partial, ``{{> name}}``
 DYNAMIC: Final = "dynamic"  # a name computed at render time: its ``name`` is the construct
-SHARES_CONTEXT: Final = frozenset({INCLUDE, EXTENDS, IMPORT_WITH_CONTEXT, PARTIAL})
+SHARES_CONTEXT: Final = frozenset({INCLUDE, INCLUDE_IF_PRESENT, EXTENDS, IMPORT_WITH_CONTEXT, PARTIAL})
 
 Reference = tuple[str, str, int]  # (kind, name, body line): plain tuples, so the cache can marshal them
 
@@ -110,7 +111,7 @@ def _jinja_references(parsed: nodes.Template, first_body_line: int) -> tuple[Ref
         if isinstance(node, nodes.Extends):
             kind = EXTENDS
         elif isinstance(node, nodes.Include):
-            kind = INCLUDE
+            kind = INCLUDE_IF_PRESENT if node.ignore_missing else INCLUDE
         else:
             kind = IMPORT_WITH_CONTEXT if node.with_context else IMPORT
         found.append((kind, template.value, first_body_line + node.lineno - 1))

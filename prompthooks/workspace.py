@@ -65,6 +65,6 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     current_fragments = _read_fragments(inputs.current_lock, config.lock, cache) if inputs.current_lock is not None else None
     legacy = inputs.head_lock is None or not lockfile.uses_dependencies(inputs.head_lock)
     plan = planning.plan(files, baseline, config, parents, baseline_fragments, legacy)
-    rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments)
-    cache.save(plan.entries, rendered, plan.fragments)
+    rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments, plan.composed)
+    cache.save(plan.entries, rendered, plan.fragments, plan.composed)
     return Workspace(config, plan, current, inputs.current_lock, rendered, current_fragments)

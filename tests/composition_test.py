@@ -261,3 +261,12 @@ def test_old_and_new_hash_schemes_both_parse() -> None:
     assert lockfile.parse_fragments(raw, "x") == fragments
     plain = lockfile.render({"a": entry._replace(dependencies=(), optional=())})
     assert not lockfile.uses_dependencies(plain) and f'hash-scheme = "{HASH_SCHEME}"'.encode() in plain
+
+
+def test_include_ignore_missing_of_an_absent_file_is_no_error(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    write_locked(capsys, repo, {"prompts/a.jinja2": '{% include "_extra.j2" ignore missing %}{{ q }}\n'})
+    assert "dependencies = [" not in _lock(repo)
+    assert f'hash-scheme = "{HASH_SCHEME_DEPENDENCIES}"' in _lock(repo)  # so the next lock knows it is not an old one
+    repo.write("prompts/_extra.j2", "Extra.\n")  # appearing changes what renders: a bump
+    repo.git("add", "-A")
+    assert "a: 1.0.0 -> 1.0.1 (patch" in lock_twice(capsys, repo)
