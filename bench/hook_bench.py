@@ -1,6 +1,6 @@
 """Time the prompthooks-lock hook on generated repositories beside Python's own start-up.
 
-    python bench/hook_bench.py [--sizes 100 1000 10000] [--runs 11]
+    python bench/hook_bench.py [--sizes 100 1000 10000] [--runs 11] [--composed]
 
 It installs prompthooks into a fresh virtual environment (not editable, as
 pre-commit installs it), and for each size it builds a git repository of Jinja prompts with front matter,
@@ -67,12 +67,16 @@ def samples_of(runs: int, prepare: Callable[[int], None], command: list[str], cw
     return samples
 
 
-def build(root: Path, size: int) -> Path:
+def build(root: Path, size: int, composed: bool = False) -> Path:
     repo = root / f"repo-{size}"
     for i in range(size):
         folder = repo / "prompts" / f"team{i % 20:02d}"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"prompt_{i:05d}.jinja2").write_text(TEMPLATE.format(i=i, t=i % 10))
+        text = TEMPLATE.format(i=i, t=i % 10)
+        if composed:  # every prompt includes its team's fragment: dependency tracking on every file
+            (folder / "_rules.j2").write_text(f"Rules of team {i % 20}: be concise.\n")
+            text = text.replace("#}\n", '#}\n{% include "_rules.j2" %}\n', 1)
+        (folder / f"prompt_{i:05d}.jinja2").write_text(text)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--no-verify", "-m", "prompts")
@@ -87,8 +91,8 @@ def install(root: Path) -> Path:
     return venv / "bin"
 
 
-def bench_size(root: Path, size: int, runs: int, baseline: float, prompthooks: str) -> str:
-    repo = build(root, size)
+def bench_size(root: Path, size: int, runs: int, baseline: float, prompthooks: str, composed: bool = False) -> str:
+    repo = build(root, size, composed)
     lock, cache = repo / "prompts.lock", repo / ".git" / "prompthooks"
 
     def from_scratch(_: int) -> None:
@@ -122,6 +126,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--composed", action="store_true", help="every prompt includes a fragment (dependency tracking on every file)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="prompthooks-bench-") as root:
         bin_dir = install(Path(root))
@@ -132,7 +137,7 @@ def main() -> int:
         print("| prompts | (a) nothing changed | (b) one prompt changed | (c) lock from scratch | (a') nothing changed, --no-cache |")
         print("|---:|---:|---:|---:|---:|")
         for size in args.sizes:
-            print(bench_size(Path(root), size, args.runs, baseline, str(bin_dir / "prompthooks")), flush=True)
+            print(bench_size(Path(root), size, args.runs, baseline, str(bin_dir / "prompthooks"), args.composed), flush=True)
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from prompthooks import git, lockfile, lockhistory
+from prompthooks import git, lockfile, lockhistory, planning
 from prompthooks.errors import FatalError
 from prompthooks.records import LockEntry
 from prompthooks.workspace import Workspace
@@ -46,7 +46,8 @@ def problems(root: str, base: str, entries: Mapping[str, LockEntry], lock_path: 
     for name, entry in sorted(entries.items()):
         if forked.get(name) == entry:
             continue  # untouched on this branch: the merge keeps the base's side
-        others = held.get(name, {}).get(entry.version, frozenset()) - {entry.hash}
+        own_hash = None if entry.dependencies else entry.hash  # a composed prompt's own hash is not in the lock
+        others = planning.other_contents(held.get(name, {}).get(entry.version, frozenset()), entry.hash, own_hash)
         versions = [*held.get(name, {}), *([base_retired[name]] if name in base_retired else [])]
         if name in base_entries:
             versions.append(base_entries[name].version)

@@ -21,10 +21,10 @@ from typing import Any, Final
 from prompthooks import __version__
 from prompthooks.fileio import write_if_changed
 from prompthooks.inputs import StatKey
-from prompthooks.lockfile import PREAMBLE_KEY, Entries, chunk_key
-from prompthooks.records import LockEntry, PromptFile
+from prompthooks.lockfile import Entries, Fragments, chunk_keys
+from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
-FORMAT: Final = (5, __version__, sys.version)  # 5: a Jinja prose comment is no longer front matter; sparse and index-read prompts
+FORMAT: Final = (6, __version__, sys.version)  # 6: Jinja prose comments, index-read prompts, dependencies, marked history hashes
 RACY_NS: Final = 2_000_000_000
 
 
@@ -96,9 +96,19 @@ class Cache:
         self._used_locks[raw] = {name: tuple(entry) for name, entry in entries.items()}
         return entries
 
-    def save(self, rendered: Entries, rendered_bytes: bytes) -> None:
+    def fragments(self, raw: bytes, parse: Callable[[], dict[str, FragmentEntry]]) -> dict[str, FragmentEntry]:
+        """A lock's fragment tables, cached like its entries (under a key no lock's bytes start with)."""
+        key = b"\0fragments" + raw
+        cached = self._loaded[1].get(key)
+        found = {path: FragmentEntry(*entry) for path, entry in cached.items()} if cached is not None else parse()
+        self._used_locks[key] = {path: tuple(entry) for path, entry in found.items()}
+        return found
+
+    def save(self, rendered: Entries, rendered_bytes: bytes, fragments: Fragments | None = None, composed: bool = False) -> None:
         """Keep what this run used, and the lock it rendered: likely the one on disk next time."""
         self._used_locks[rendered_bytes] = {name: tuple(entry) for name, entry in rendered.items()}
-        keys = [PREAMBLE_KEY] + [chunk_key(name, entry) for name, entry in rendered.items()]
+        if fragments:
+            self._used_locks[b"\0fragments" + rendered_bytes] = {path: tuple(entry) for path, entry in fragments.items()}
+        keys = chunk_keys(rendered, fragments or {}, composed)
         chunks = {key: self.chunks[key] for key in keys if key in self.chunks}
         self._write("records", (self._used_files, self._used_locks, chunks))

@@ -33,6 +33,11 @@ class Config(NamedTuple):
     default_bump: str = "patch"
     name_from: str = "filename"
     max_template_chars: int = MLFLOW_MAX_TEMPLATE_CHARS
+    # Composition (see ``composition``): where Jinja template names are looked up, in order
+    # ("." and "./sub" are relative to the prompt's folder, anything else to the repository root).
+    search_path: tuple[str, ...] = (".", "/")
+    fragments: tuple[str, ...] = ("_*",)  # Jinja files that only exist to be included: locked, never registered
+    allow_unresolved: bool = False  # a dynamic or missing template name: an error unless true
 
 
 DEFAULT: Final = Config()
@@ -60,6 +65,13 @@ def _positive_int(table: dict[str, object], key: str, default: int) -> int:
     return value
 
 
+def _boolean(table: dict[str, object], key: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise FatalError(f"[tool.prompthooks] {key} must be true or false, not {value!r}", path=PYPROJECT)
+    return value
+
+
 def from_table(table: dict[str, object]) -> Config:
     from prompthooks import versioning
 
@@ -75,6 +87,9 @@ def from_table(table: dict[str, object]) -> Config:
         default_bump=_string(table, "default_bump", DEFAULT.default_bump, versioning.BUMP_NAMES),
         name_from=_string(table, "name_from", DEFAULT.name_from, NAME_FROM_CHOICES),
         max_template_chars=_positive_int(table, "max_template_chars", DEFAULT.max_template_chars),
+        search_path=_string_list(table, "search_path", DEFAULT.search_path),
+        fragments=_string_list(table, "fragments", DEFAULT.fragments),
+        allow_unresolved=_boolean(table, "allow_unresolved", DEFAULT.allow_unresolved),
     )
     try:
         versioning.parse_version(config.initial_version)

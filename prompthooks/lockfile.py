@@ -14,7 +14,8 @@ from collections.abc import Mapping, MutableMapping
 from typing import Final
 
 from prompthooks.errors import FatalError
-from prompthooks.records import HASH_SCHEME
+from prompthooks.records import HASH_SCHEME, HASH_SCHEME_DEPENDENCIES
+from prompthooks.records import FragmentEntry as FragmentEntry
 from prompthooks.records import LockEntry as LockEntry
 
 LOCK_VERSION: Final = 1
@@ -28,6 +29,8 @@ PREAMBLE_KEY: Final[tuple[object, ...]] = ("",)
 
 
 Entries = Mapping[str, LockEntry]
+Fragments = Mapping[str, FragmentEntry]
+KNOWN_SCHEMES: Final = (HASH_SCHEME, HASH_SCHEME_DEPENDENCIES)
 ChunkCache = MutableMapping[tuple[object, ...], str]
 
 
@@ -92,8 +95,8 @@ def _entries(document: dict[str, object], path: str) -> dict[str, LockEntry]:
             path=path,
         )
     scheme = document.get("hash-scheme")
-    if scheme != HASH_SCHEME:
-        raise FatalError(f"unknown hash-scheme {scheme!r} (this prompthooks uses {HASH_SCHEME!r})", path=path)
+    if scheme not in KNOWN_SCHEMES:
+        raise FatalError(f"unknown hash-scheme {scheme!r} (this prompthooks reads {' and '.join(map(repr, KNOWN_SCHEMES))})", path=path)
     prompts = document.get("prompts", {})
     if not isinstance(prompts, dict):
         raise UnreadableLock("[prompts] must be a table", path=path)
@@ -112,7 +115,39 @@ def _entry(name: str, table: object, path: str) -> LockEntry:
     variables = table.get("variables")
     if variables is not None and not (isinstance(variables, list) and all(isinstance(item, str) for item in variables)):
         raise UnreadableLock(f"[prompts.{name}] variables must be a list of strings", path=path)
-    return LockEntry(prompt_path, version, hash_, None if variables is None else tuple(variables))
+    optional = _strings(table, "optional", f"[prompts.{name}]", path)
+    dependencies = _strings(table, "dependencies", f"[prompts.{name}]", path)
+    return LockEntry(prompt_path, version, hash_, None if variables is None else tuple(variables), optional, dependencies)
+
+
+def _strings(table: dict[str, object], key: str, label: str, path: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        raise FatalError(f"{label} {key} must be a list of strings", path=path)
+    return tuple(value)
+
+
+def uses_dependencies(raw: bytes) -> bool:
+    """Was this lock written with the dependency-aware hash scheme? (No parsing: a byte search.)"""
+    return HASH_SCHEME_DEPENDENCIES.encode() in raw
+
+
+def parse_fragments(raw: bytes, path: str) -> dict[str, FragmentEntry]:
+    """The ``[fragments."<path>"]`` tables: templates locked as dependencies, never registered."""
+    if b"\n[fragments." not in raw:
+        return {}
+    from prompthooks import tomlread
+
+    tables = tomlread.loads(raw, path).get("fragments", {})
+    if not isinstance(tables, dict):
+        raise FatalError("[fragments] must be a table", path=path)
+    found: dict[str, FragmentEntry] = {}
+    for fragment, table in tables.items():
+        label = f'[fragments."{fragment}"]'
+        if not isinstance(table, dict) or not isinstance(table.get("hash"), str):
+            raise FatalError(f"{label} needs a string key hash", path=path)
+        found[fragment] = FragmentEntry(table["hash"], _strings(table, "dependencies", label, path))
+    return found
 
 
 def table_header(name: str) -> str:
@@ -138,9 +173,43 @@ def entry_of(raw: bytes, name: str, path: str, header: str | None = None) -> Loc
 
 def _table(entry: LockEntry) -> dict[str, object]:
     table: dict[str, object] = {"path": entry.path, "version": entry.version, "hash": entry.hash}
+    if entry.dependencies:
+        table["dependencies"] = list(entry.dependencies)
     if entry.variables is not None:
         table["variables"] = list(entry.variables)
+    if entry.optional:
+        table["optional"] = list(entry.optional)
     return table
+
+
+def _fragment_table(entry: FragmentEntry) -> dict[str, object]:
+    table: dict[str, object] = {"hash": entry.hash}
+    if entry.dependencies:
+        table["dependencies"] = list(entry.dependencies)
+    return table
+
+
+def _render_fragment(path: str, entry: FragmentEntry) -> str:
+    import tomli_w
+
+    from prompthooks import tomlread
+
+    document = {"fragments": {path: _fragment_table(entry)}}
+    text = tomli_w.dumps(document)
+    if tomlread.loads(text.encode(), "<rendered lock>") != document:
+        raise AssertionError(f"tomli-w round trip changed [fragments.{path!r}]")
+    return text
+
+
+def scheme_for(entries: Entries, fragments: Fragments, composed: bool = False) -> str:
+    """The first scheme while nothing uses dependencies: such a lock keeps its bytes.
+
+    ``composed``: some template names another one (even one that is absent), so a
+    later lock can tell this one from a lock written before dependencies were tracked.
+    """
+    if composed or fragments or any(entry.dependencies for entry in entries.values()):
+        return HASH_SCHEME_DEPENDENCIES
+    return HASH_SCHEME
 
 
 def _render_table(name: str, entry: LockEntry) -> str:
@@ -155,26 +224,55 @@ def _render_table(name: str, entry: LockEntry) -> str:
     return text
 
 
-def _render_preamble() -> str:
+def _render_preamble(scheme: str = HASH_SCHEME) -> str:
     import tomli_w
 
-    return HEADER + tomli_w.dumps({"lock-version": LOCK_VERSION, "hash-scheme": HASH_SCHEME})
+    return HEADER + tomli_w.dumps({"lock-version": LOCK_VERSION, "hash-scheme": scheme})
 
 
-def render(entries: Entries, chunks: ChunkCache | None = None, retired: Mapping[str, str] | None = None) -> bytes:
+def preamble_key(scheme: str) -> tuple[object, ...]:
+    return PREAMBLE_KEY if scheme == HASH_SCHEME else ("", scheme)
+
+
+def render(
+    entries: Entries,
+    chunks: ChunkCache | None = None,
+    fragments: Fragments | None = None,
+    composed: bool = False,
+    retired: Mapping[str, str] | None = None,
+) -> bytes:
     """The lock's bytes: always UTF-8 with LF line endings; ``[retired]`` last, only when it has names."""
     cache: ChunkCache = {} if chunks is None else chunks
-    if PREAMBLE_KEY not in cache:
-        cache[PREAMBLE_KEY] = _render_preamble()
-    parts = [cache[PREAMBLE_KEY]]
+    scheme = scheme_for(entries, fragments or {}, composed)
+    preamble = preamble_key(scheme)
+    if preamble not in cache:
+        cache[preamble] = _render_preamble(scheme)
+    parts = [cache[preamble]]
     for name, entry in sorted(entries.items()):
         key = chunk_key(name, entry)
         if key not in cache:
             cache[key] = _render_table(name, entry)
         parts.append(cache[key])
+    for path, fragment in sorted((fragments or {}).items()):
+        key = fragment_key(path, fragment)
+        if key not in cache:
+            cache[key] = _render_fragment(path, fragment)
+        parts.append(cache[key])
     if retired:
         parts.append(_render_retired(retired))
     return "\n".join(parts).encode()
+
+
+def fragment_key(path: str, entry: FragmentEntry) -> tuple[object, ...]:
+    return ("\0fragment", path, *entry)
+
+
+def chunk_keys(entries: Entries, fragments: Fragments, composed: bool = False) -> list[tuple[object, ...]]:
+    """The keys of every chunk ``render`` uses for these entries."""
+    keys = [preamble_key(scheme_for(entries, fragments, composed))]
+    keys += [chunk_key(name, entry) for name, entry in entries.items()]
+    keys += [fragment_key(path, entry) for path, entry in fragments.items()]
+    return keys
 
 
 def _render_retired(retired: Mapping[str, str]) -> str:

@@ -17,7 +17,7 @@ from typing import Final, NamedTuple
 from prompthooks import git, lockfile
 from prompthooks.cache import Cache
 from prompthooks.errors import FatalError
-from prompthooks.planning import Held
+from prompthooks.planning import Held, held_hash
 from prompthooks.records import LockEntry
 
 CACHE_FILE: Final = "history"
@@ -48,8 +48,9 @@ def _add(summary: Summary, entries: Mapping[str, LockEntry]) -> None:
     for name, entry in entries.items():
         versions = hashes.setdefault(name, {})
         known = versions.get(entry.version)
-        if known is None or entry.hash not in known:
-            versions[entry.version] = (known or frozenset()) | {entry.hash}
+        held = held_hash(entry)
+        if known is None or held not in known:
+            versions[entry.version] = (known or frozenset()) | {held}
         _raise(highest, name, entry.version)
 
 

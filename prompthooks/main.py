@@ -98,7 +98,7 @@ def _show(args: argparse.Namespace) -> int:
     from prompthooks import git
     from prompthooks.commands.history import show
 
-    return show(git.find_checkout().root, args.spec, ref=args.ref)
+    return show(git.find_checkout().root, args.spec, ref=args.ref, flattened=args.flattened)
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -237,6 +237,9 @@ def _add_show(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     )
     show.add_argument("spec", metavar="NAME[@VERSION]")
     show.add_argument("--ref", default="HEAD", help="look up to this revision (default: HEAD)")
+    show.add_argument(
+        "--flattened", action="store_true", help="print the self-contained template sync registers (includes, extends, partials inlined)"
+    )
     show.set_defaults(run=_show)
 
 

@@ -9,7 +9,7 @@ from typing import Final, NamedTuple
 
 from prompthooks.config import Config
 from prompthooks.errors import FatalError, raise_collected
-from prompthooks.records import LockEntry, PromptFile
+from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
 NAME_RULE: Final = re.compile(r"[A-Za-z0-9_.-]+\Z")
 
@@ -42,6 +42,8 @@ class Plan(NamedTuple):
     changes: list[Change]  # against the baseline (the lock at HEAD)
     stamps: list[Stamp]
     retired: dict[str, str] = {}  # noqa: RUF012 -- tombstones to write: name -> highest version it held
+    fragments: dict[str, FragmentEntry] = {}  # never mutated
+    composed: bool = False  # some file names another template: the lock records the dependency-aware scheme
 
 
 class Held(NamedTuple):
@@ -52,6 +54,36 @@ class Held(NamedTuple):
 
 
 NO_HISTORY: Final = Held({}, {})
+
+CLOSURE_MARK: Final = "+"
+"""Marks a history hash that covers a dependency closure; an unmarked one is a file's own hash
+(the two are equal for a prompt without dependencies, and every hash of a lock from before
+dependencies were hashed is an own hash)."""
+
+
+def held_hash(entry: LockEntry) -> str:
+    """How the lock's history records ``entry``'s hash."""
+    return CLOSURE_MARK + entry.hash if entry.dependencies else entry.hash
+
+
+def other_contents(known: frozenset[str], closure_hash: str, own_hash: str | None) -> set[str]:
+    """The hashes in ``known`` that name another content than this one.
+
+    ``own_hash`` is the prompt's hash without its dependencies (the closure hash when it has none;
+    None when unknown, and then own hashes in history say nothing).
+    """
+    found = set()
+    for held in known:
+        if held.startswith(CLOSURE_MARK):
+            if held[len(CLOSURE_MARK) :] != closure_hash:
+                found.add(held[len(CLOSURE_MARK) :])
+        elif own_hash is not None and held != own_hash:
+            found.add(held)
+    return found
+
+
+def _names_content(known: frozenset[str], closure_hash: str, own_hash: str) -> bool:
+    return CLOSURE_MARK + closure_hash in known or own_hash in known
 
 
 def registry_name(path: str, file: PromptFile, config: Config) -> str:
@@ -110,7 +142,14 @@ def merge_baselines(ours: Mapping[str, LockEntry], theirs: Mapping[str, LockEntr
 
 
 def _decide(
-    name: str, path: str, file: PromptFile, base: LockEntry | None, config: Config, parent_versions: set[str], held: Held
+    name: str,
+    path: str,
+    file: PromptFile,
+    base: LockEntry | None,
+    config: Config,
+    parent_versions: set[str],
+    held: Held,
+    own_hash: str,
 ) -> tuple[str, str | None]:
     """The version for one prompt and, when it moved, why."""
     from prompthooks import variables, versioning  # only prompts that changed need semver
@@ -120,9 +159,9 @@ def _decide(
     if base.hash == file.hash:
         return base.version, None
     locked = versioning.parse_version(base.version)
-    required, why_required = variables.required_increment(base.variables, file.variables)
+    required, why_required = variables.required_increment(base.variables, file.variables, base.optional, file.optional)
     minimum = versioning.bump(locked, required)
-    reverted = file.version is not None and file.hash in held.hashes.get(name, {}).get(file.version, frozenset())
+    reverted = file.version is not None and _names_content(held.hashes.get(name, {}).get(file.version, frozenset()), file.hash, own_hash)
     if file.version is not None and file.version != base.version and file.version not in parent_versions and not reverted:
         written = versioning.parse_version(file.version)
         if written < locked:
@@ -151,7 +190,7 @@ def _highest(versions: Sequence[str]) -> str | None:
 
 
 def _above_history(
-    name: str, version: str, file: PromptFile, base: LockEntry | None, retired: Mapping[str, str], held: Held
+    name: str, version: str, file: PromptFile, base: LockEntry | None, retired: Mapping[str, str], held: Held, own_hash: str
 ) -> tuple[str, str] | None:
     """A version above every version ``name`` ever held, when ``version`` would reuse one (else None).
 
@@ -161,7 +200,7 @@ def _above_history(
     from prompthooks import versioning
 
     tombstone = retired.get(name) if base is None else None
-    others = held.hashes.get(name, {}).get(version, frozenset()) - {file.hash}
+    others = other_contents(held.hashes.get(name, {}).get(version, frozenset()), file.hash, own_hash)
     top = held.highest.get(name)
     if tombstone is None and not others and top in (None, version):
         return None  # the common case, decided without parsing a version
@@ -201,11 +240,69 @@ def merge_retired(ours: Mapping[str, str], theirs: Mapping[str, str]) -> dict[st
     return merged
 
 
+class Composed(NamedTuple):
+    """Prompts with their dependencies folded in, the fragments to lock, and why each hash moved."""
+
+    prompts: list[tuple[str, PromptFile]]  # hash, variables and optional cover the dependency closure
+    dependencies: dict[str, tuple[str, ...]]  # direct, by path
+    fragments: dict[str, FragmentEntry]
+    notes: dict[str, str]  # path -> "dependency x changed", against the baseline
+    migrated: set[str]  # paths whose baseline hash predates dependency hashing and whose own content is unchanged
+    own: dict[str, str] = {}  # noqa: RUF012 -- path -> the hash without dependencies, for prompts that have some
+
+
+def compose(
+    files: Sequence[tuple[str, PromptFile]],
+    baseline: Mapping[str, LockEntry],
+    baseline_fragments: Mapping[str, FragmentEntry],
+    config: Config,
+    *,
+    legacy_baseline: bool,
+) -> Composed:
+    from prompthooks import composition
+
+    by_path = dict(files)
+    if not any(file.references for _, file in files) and not any(composition.is_fragment(path, config) for path in by_path):
+        return Composed(list(files), {}, {}, {}, set())  # the common case: nothing composed
+    graph = composition.build(by_path, config)
+    hashes = composition.closure_hashes(by_path, graph)
+    known = composition.Baseline.of(baseline, baseline_fragments)
+    base_by_path = {entry.path: entry for entry in baseline.values()}
+    prompts: list[tuple[str, PromptFile]] = []
+    fragments: dict[str, FragmentEntry] = {}
+    notes: dict[str, str] = {}
+    migrated: set[str] = set()
+    own_hashes: dict[str, str] = {}
+    for path, file in files:
+        if composition.is_fragment(path, config):
+            fragments[path] = FragmentEntry(hashes[path], graph.dependencies[path])
+            continue
+        if not graph.dependencies[path]:
+            prompts.append((path, file))
+            continue
+        required, optional = composition.interface(path, by_path, graph)
+        prompts.append((path, file._replace(hash=hashes[path], variables=required, optional=optional)))
+        own_hashes[path] = file.hash
+        base = base_by_path.get(path)
+        if base is None or base.hash == hashes[path]:
+            continue
+        if legacy_baseline and not base.dependencies and base.hash == file.hash:
+            migrated.add(path)
+            continue
+        changed = composition.changed_dependencies(path, by_path, graph, hashes, known)
+        if changed:
+            own = "" if composition.own_unchanged(path, by_path, graph, base.hash, known) else "content and "
+            notes[path] = f"{own}dependenc{'ies' if len(changed) > 1 else 'y'} {', '.join(changed)} changed"
+    return Composed(prompts, graph.dependencies, fragments, notes, migrated, own_hashes)
+
+
 def plan(
     files: Sequence[tuple[str, PromptFile]],
     baseline: Mapping[str, LockEntry],
     config: Config,
     parents: Mapping[str, set[str]] | None = None,
+    baseline_fragments: Mapping[str, FragmentEntry] | None = None,
+    legacy_baseline: bool = True,
     *,
     retired: Mapping[str, str] | None = None,
     held: Held | None = None,
@@ -217,22 +314,28 @@ def plan(
     """
     retired = retired or {}
     held = held or NO_HISTORY
+    composed = compose(files, baseline, baseline_fragments or {}, config, legacy_baseline=legacy_baseline)
     entries: dict[str, LockEntry] = {}
     changes: list[Change] = []
     stamps: list[Stamp] = []
     errors: list[FatalError] = []
-    for name, (path, file) in sorted(name_prompts(files, config).items()):
+    for name, (path, file) in sorted(name_prompts(composed.prompts, config).items()):
         base = baseline.get(name)
+        if base is not None and path in composed.migrated and base.path == path:
+            base = base._replace(hash=file.hash)  # locked before dependencies were hashed: same content, same version
         try:
-            version, reason = _decide(name, path, file, base, config, (parents or {}).get(name, set()), held)
+            own_hash = composed.own.get(path, file.hash)
+            version, reason = _decide(name, path, file, base, config, (parents or {}).get(name, set()), held, own_hash)
         except FatalError as error:
             errors.append(error)
             continue
         if retired or held.highest:
-            raised = _above_history(name, version, file, base, retired, held)
+            raised = _above_history(name, version, file, base, retired, held, own_hash)
             if raised is not None:
                 version, reason = raised
-        entries[name] = LockEntry(path, version, file.hash, file.variables)
+        if reason is not None and path in composed.notes and base is not None:
+            reason = f"{reason}, {composed.notes[path]}"
+        entries[name] = LockEntry(path, version, file.hash, file.variables, file.optional, composed.dependencies.get(path, ()))
         if base is None:
             changes.append(Change(name, path, None, version, reason or ""))
         elif reason is not None:
@@ -247,4 +350,11 @@ def plan(
     for name, base in sorted(baseline.items()):
         if name not in entries:
             changes.append(Change(name, base.path, base.version, None, "removed"))
-    return Plan(entries, changes, stamps, retire(baseline, retired, entries))
+    return Plan(
+        entries,
+        changes,
+        stamps,
+        retired=retire(baseline, retired, entries),
+        fragments=composed.fragments,
+        composed=any(file.references for _, file in files),
+    )

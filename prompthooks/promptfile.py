@@ -70,9 +70,10 @@ def summarize(loaded: Loaded, path: str) -> PromptFile:
     text, document, content = loaded
     front_matter = document.front_matter
     first_body_line = text.count("\n", 0, len(text) - len(document.body)) + 1
-    found = variables.find(content.body, path, content.metadata, first_body_line)
+    found = variables.analyse(content.body, path, content.metadata, first_body_line)
+    interface = (found.required, found.optional, found.references)
     if front_matter is None:
-        return PromptFile(False, None, None, None, content_hash(content), found)
+        return PromptFile(False, None, None, None, content_hash(content), *interface)
     data = front_matter.data
 
     def invalid(key: str, message: str) -> FatalError:
@@ -95,4 +96,4 @@ def summarize(loaded: Loaded, path: str) -> PromptFile:
             versioning.parse_increment(bump)
         except ValueError as error:
             raise invalid("bump", str(error)) from None
-    return PromptFile(True, name, version, bump, content_hash(content), found)
+    return PromptFile(True, name, version, bump, content_hash(content), *interface)

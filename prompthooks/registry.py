@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from prompthooks.contract import TAG_COMMIT, TAG_HASH, TAG_METADATA, TAG_PATH, TAG_VERSION
+from prompthooks.contract import TAG_COMMIT, TAG_DEPENDENCIES, TAG_FLATTENED_HASH, TAG_HASH, TAG_METADATA, TAG_PATH, TAG_VERSION
 from prompthooks.errors import FatalError
 from prompthooks.hashing import PromptContent, canonical_json, content_hash
 from prompthooks.secrets import Redactor, display_uri
@@ -63,6 +63,9 @@ def _registry_tags(prompt: CommittedPrompt, commit: str) -> dict[str, str]:
             TAG_METADATA: canonical_json(metadata),
         }
     )
+    if prompt.entry.dependencies:
+        tags[TAG_FLATTENED_HASH] = content_hash(prompt.content)
+        tags[TAG_DEPENDENCIES] = canonical_json(list(prompt.entry.dependencies))
     return tags
 
 

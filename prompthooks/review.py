@@ -52,6 +52,8 @@ def _front_matter_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tup
 def _compare(name: str, old: Version | None, new: Version | None) -> PromptChange | None:
     # Content decides what changed, whatever a (possibly stale) lock claims.
     content_changed = old is None or new is None or content_hash(old.content) != content_hash(new.content)
+    if old is not None and new is not None and (old.entry.dependencies or new.entry.dependencies):
+        content_changed = content_changed or old.entry.hash != new.entry.hash  # a dependency changed
     if not content_changed and old.entry.path == new.entry.path:  # type: ignore[union-attr]
         return None
     before = old.content if old else PromptContent("", {})
@@ -74,7 +76,8 @@ def _compare(name: str, old: Version | None, new: Version | None) -> PromptChang
         status = "changed" if content_changed else "renamed"
         bump = versioning.increment_between(versioning.parse_version(old.entry.version), versioning.parse_version(new.entry.version))
         if status == "changed":
-            required, why = variables.required_increment(old_variables, new_variables)
+            assert old is not None and new is not None
+            required, why = variables.required_increment(old_variables, new_variables, old.entry.optional, new.entry.optional)
         else:
             required, why = Increment.NONE, "renamed only"
     return PromptChange(

@@ -24,9 +24,18 @@ class CommittedPrompt(NamedTuple):
     content: PromptContent
 
 
+class Unflattenable(NamedTuple):
+    """A composed prompt whose self-contained copy could not be made faithfully: never registered."""
+
+    name: str
+    entry: LockEntry
+    reason: str
+
+
 class Snapshot(NamedTuple):
     commit: str  # full sha
-    prompts: list[CommittedPrompt]  # sorted by name
+    prompts: list[CommittedPrompt]  # sorted by name; a composed prompt's content is its flattened copy
+    unflattenable: list[Unflattenable] = []  # never mutated
 
 
 def _following_links(files: dict[str, git.TreeFile], path: str) -> bytes:
@@ -51,8 +60,10 @@ def read(root: str, ref: str) -> Snapshot:
         if raw_lock is None:
             raise FatalError(f"no {settings.lock} in commit {commit[:12]}; run `prompthooks lock` and commit it", path=label)
         locked, retired = lockfile.parse_with_retired(raw_lock, label)
+        locked_fragments = lockfile.parse_fragments(raw_lock, label)
         files: list[tuple[str, PromptFile]] = []
         contents: dict[str, PromptContent] = {}
+        sources: dict[str, str] = {}
         tree = git.tree_files(repo, commit)
         for path in globs.select(tree, settings.include, settings.exclude):
             if path == settings.lock:
@@ -61,11 +72,47 @@ def read(root: str, ref: str) -> Snapshot:
             promptfile.check_template_size(loaded.content, path, settings.max_template_chars)
             files.append((path, promptfile.summarize(loaded, path)))
             contents[path] = loaded.content
-    plan = planning.plan(files, locked, settings, retired=retired)
-    rendered = lockfile.render(plan.entries, retired=plan.retired)
-    problems = verify.problems(Workspace(settings, plan, locked, raw_lock, rendered))
+            sources[path] = promptfile.normalize_newlines(loaded.text)
+    plan = planning.plan(files, locked, settings, None, locked_fragments, not lockfile.uses_dependencies(raw_lock), retired=retired)
+    rendered = lockfile.render(plan.entries, fragments=plan.fragments, composed=plan.composed, retired=plan.retired)
+    problems = verify.problems(Workspace(settings, plan, locked, raw_lock, rendered, current_fragments=locked_fragments))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise FatalError(f"the lock at {ref} fails `prompthooks check`: {problems[0]}{more}", path=label)
-    prompts = [CommittedPrompt(name, entry, contents[entry.path]) for name, entry in sorted(locked.items())]
-    return Snapshot(commit, prompts)
+    prompts: list[CommittedPrompt] = []
+    unflattenable: list[Unflattenable] = []
+    for name, entry in sorted(locked.items()):
+        content = contents[entry.path]
+        if entry.dependencies:
+            try:
+                content = content._replace(body=flattened(entry, content, sources, settings))
+            except FatalError as error:
+                unflattenable.append(Unflattenable(name, entry, error.message))
+                continue
+        prompts.append(CommittedPrompt(name, entry, content))
+    return Snapshot(commit, prompts, unflattenable)
+
+
+def flattened(entry: LockEntry, content: PromptContent, sources: dict[str, str], settings: config.Config) -> str:
+    """The self-contained, verified template of a composed prompt; a FatalError names what cannot be inlined."""
+    from prompthooks import flatten, variables
+
+    jinja = variables.uses_jinja(entry.path, content.metadata)
+    try:
+        text = flatten.flatten(entry.path, content.body, sources, settings, jinja=jinja)
+        if jinja:
+            constructs = sorted({kind for path in sources for kind, _, _ in _references(sources, path, entry)})
+            note = f" (it uses {', '.join(constructs)})" if constructs else ""
+            flatten.verify(entry.path, content.body, text, sources, settings, entry.variables or (), entry.optional, note)
+    except flatten.NotFlattenable as error:
+        raise FatalError(f"cannot be registered as a self-contained template: {error}", path=entry.path) from None
+    return text
+
+
+def _references(sources: dict[str, str], path: str, entry: LockEntry) -> list[tuple[str, str, int]]:
+    if path != entry.path and path not in entry.dependencies:
+        return []
+    from prompthooks import variables
+
+    body = promptfile.load(sources[path].encode(), path).content.body
+    return list(variables.analyse(body, path, {}, 1).references)

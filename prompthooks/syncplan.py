@@ -47,7 +47,7 @@ def decide(prompt: CommittedPrompt, existing: Sequence[RegistryVersion]) -> Step
             found.number,
             f"MLflow version {found.number} has {entry.version} with {found.hash}, the lock has {entry.hash}",
         )
-    if found.content_hash != found.hash:
+    if found.content_hash != registered_hash(prompt):
         return Step(
             prompt,
             CONFLICT,
@@ -56,6 +56,15 @@ def decide(prompt: CommittedPrompt, existing: Sequence[RegistryVersion]) -> Step
             f"{_short(found.content_hash)}, not its prompthooks_hash {_short(found.hash)}",
         )
     return Step(prompt, SKIP, found.number, f"already registered as MLflow version {found.number}")
+
+
+def registered_hash(prompt: CommittedPrompt) -> str:
+    """The hash of the template and metadata a registry holds for ``prompt``: the lock's, unless it was flattened."""
+    if not prompt.entry.dependencies:
+        return prompt.entry.hash
+    from prompthooks.hashing import content_hash
+
+    return content_hash(prompt.content)
 
 
 def plan(prompts: Sequence[CommittedPrompt], existing: Mapping[str, Sequence[RegistryVersion]]) -> list[Step]:

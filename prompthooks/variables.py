@@ -1,21 +1,47 @@
 """The variables a template needs: its interface, which decides the minimum version bump.
 
-Jinja templates (and Prompty files, whose default engine is Jinja2) are parsed,
-never rendered, and their undeclared variables collected; other formats use
-``{{ var }}`` placeholders.
+Where a format declares its inputs (Dotprompt's ``input.schema``, Prompty's
+``inputs``), that declaration is the interface.  Otherwise the body is read
+with the format's own grammar: Jinja templates (and Prompty files, whose
+default engine is Jinja2) are parsed by Jinja2, never rendered; Dotprompt
+bodies by a Handlebars-aware reader (``handlebars``); other formats use
+``{{ var }}`` placeholders.  The same pass collects the templates a body
+includes, extends, imports or uses as partials (its ``references``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from prompthooks.errors import FatalError
 from prompthooks.versioning import Increment
 
+if TYPE_CHECKING:
+    from jinja2 import nodes
+
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)[^{}]*\}\}")
+_MAY_REFERENCE = re.compile(r"\b(?:include|extends|import)\b")
 JINJA_EXTENSIONS = ("jinja2.ext.loopcontrols", "jinja2.ext.do")
+
+# Reference kinds: how a template uses another one.
+INCLUDE: Final = "include"
+INCLUDE_IF_PRESENT: Final = "include-ignore-missing"  # ``{% include "x" ignore missing %}``: absent is fine
+EXTENDS: Final = "extends"
+IMPORT: Final = "import"  # macros imported without the caller's context
+IMPORT_WITH_CONTEXT: Final = "import-with-context"
+PARTIAL: Final = "partial"  # a Dotprompt/Handlebars partial, ``{{> name}}``
+DYNAMIC: Final = "dynamic"  # a name computed at render time: its ``name`` is the construct
+SHARES_CONTEXT: Final = frozenset({INCLUDE, INCLUDE_IF_PRESENT, EXTENDS, IMPORT_WITH_CONTEXT, PARTIAL})
+
+Reference = tuple[str, str, int]  # (kind, name, body line): plain tuples, so the cache can marshal them
+
+
+class Interface(NamedTuple):
+    required: tuple[str, ...]  # sorted
+    optional: tuple[str, ...]  # sorted; a caller may leave them out
+    references: tuple[Reference, ...] = ()
 
 
 def _prompty_engine(metadata: Mapping[str, Any]) -> str:
@@ -34,9 +60,27 @@ def uses_jinja(path: str, metadata: Mapping[str, Any]) -> bool:
 
 
 def find(body: str, path: str, metadata: Mapping[str, Any], first_body_line: int) -> tuple[str, ...]:
-    """The sorted names the template reads from its caller."""
-    if not uses_jinja(path, metadata):
-        return tuple(sorted(set(_PLACEHOLDER.findall(body))))
+    """The sorted names the template requires from its caller."""
+    return analyse(body, path, metadata, first_body_line).required
+
+
+def analyse(body: str, path: str, metadata: Mapping[str, Any], first_body_line: int) -> Interface:
+    """The template's interface and references; a declared interface wins over the body's."""
+    declared = declared_interface(path, metadata)
+    if path.endswith(".prompt"):
+        from prompthooks import handlebars  # only for Dotprompt files the cache does not know
+
+        found = handlebars.analyse(body, path, first_body_line)
+    elif uses_jinja(path, metadata):
+        found = _jinja(body, path, first_body_line)
+    else:
+        found = Interface(tuple(sorted(set(_PLACEHOLDER.findall(body)))), ())
+    if declared is None:
+        return found
+    return Interface(declared.required, declared.optional, found.references)
+
+
+def _jinja(body: str, path: str, first_body_line: int) -> Interface:
     import jinja2  # only for templates the cache does not know
     from jinja2 import meta
 
@@ -46,16 +90,140 @@ def find(body: str, path: str, metadata: Mapping[str, Any], first_body_line: int
     except jinja2.TemplateSyntaxError as error:
         line = first_body_line + (error.lineno or 1) - 1
         raise FatalError(f"invalid Jinja template: {error.message}", path=path, line=line) from None
-    return tuple(sorted(meta.find_undeclared_variables(parsed)))
+    names = meta.find_undeclared_variables(parsed)
+    # Walk the tree again only where a guard or a reference can be: most templates have neither.
+    required = _required_uses(parsed, names) if "defined" in body or "default" in body or "|d(" in body.replace(" ", "") else names
+    references = _jinja_references(parsed, first_body_line) if _MAY_REFERENCE.search(body) else ()
+    return Interface(tuple(sorted(required)), tuple(sorted(names - required)), references)
 
 
-def required_increment(old: tuple[str, ...] | None, new: tuple[str, ...]) -> tuple[Increment, str]:
-    """The smallest bump a change from ``old`` to ``new`` variables allows, and why."""
+def _jinja_references(parsed: nodes.Template, first_body_line: int) -> tuple[Reference, ...]:
+    from jinja2 import nodes
+
+    found: list[Reference] = []
+    node: Any
+    for node in parsed.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+        construct = type(node).__name__.lower().replace("fromimport", "from-import")
+        template = node.template
+        if not (isinstance(template, nodes.Const) and isinstance(template.value, str)):
+            found.append((DYNAMIC, construct, first_body_line + node.lineno - 1))
+            continue
+        if isinstance(node, nodes.Extends):
+            kind = EXTENDS
+        elif isinstance(node, nodes.Include):
+            kind = INCLUDE_IF_PRESENT if node.ignore_missing else INCLUDE
+        else:
+            kind = IMPORT_WITH_CONTEXT if node.with_context else IMPORT
+        found.append((kind, template.value, first_body_line + node.lineno - 1))
+    return tuple(found)
+
+
+def _defined_tests(test: nodes.Node) -> set[str]:
+    """Names that ``test`` checks with ``is defined``: inside the guarded branch they may be absent."""
+    from jinja2 import nodes
+
+    tests = [test, *test.find_all(nodes.Test)]  # find_all skips the node itself
+    return {node.node.name for node in tests if isinstance(node, nodes.Test) and node.name == "defined" and isinstance(node.node, nodes.Name)}
+
+
+def _required_uses(parsed: nodes.Template, names: set[str]) -> set[str]:
+    """The names used at least once outside an ``is defined`` guard or a ``| default(...)``."""
+    from jinja2 import nodes
+
+    required: set[str] = set()
+
+    def visit(node: Any, guarded: frozenset[str]) -> None:
+        if isinstance(node, nodes.Name):
+            if node.ctx == "load" and node.name in names and node.name not in guarded:
+                required.add(node.name)
+            return
+        if isinstance(node, nodes.Test) and node.name in ("defined", "undefined") and isinstance(node.node, nodes.Name):
+            for child in node.args:
+                visit(child, guarded)
+            return
+        if isinstance(node, nodes.Filter) and node.name in ("default", "d") and isinstance(node.node, nodes.Name):
+            for argument in (*node.args, *node.kwargs):
+                visit(argument, guarded)
+            return
+        if isinstance(node, nodes.If):
+            inner = guarded | _defined_tests(node.test)
+            visit(node.test, inner)
+            for statement in node.body:
+                visit(statement, inner)
+            for other in (*node.elif_, *node.else_):
+                visit(other, guarded)
+            return
+        if isinstance(node, nodes.CondExpr):
+            inner = guarded | _defined_tests(node.test)
+            visit(node.test, inner)
+            visit(node.expr1, inner)
+            if node.expr2 is not None:
+                visit(node.expr2, guarded)
+            return
+        for child in node.iter_child_nodes():
+            visit(child, guarded)
+
+    visit(parsed, frozenset())
+    return required
+
+
+def _names(value: object) -> list[str]:
+    if isinstance(value, Mapping):
+        return [str(key) for key in value]
+    if isinstance(value, list):
+        return [str(item.get("name")) for item in value if isinstance(item, Mapping) and item.get("name") is not None]
+    return []
+
+
+def declared_interface(path: str, metadata: Mapping[str, Any]) -> Interface | None:
+    """The inputs a Dotprompt or Prompty file declares, or None when it declares none."""
+    if path.endswith(".prompt"):
+        declared = metadata.get("input")
+        if isinstance(declared, Mapping) and isinstance(declared.get("schema"), Mapping):
+            from prompthooks import picoschema
+
+            required, optional = picoschema.inputs(declared["schema"], declared.get("default"))
+            return Interface(tuple(sorted(required)), tuple(sorted(optional)))
+        return None
+    if path.endswith(".prompty"):
+        inputs = metadata.get("inputs")
+        if not isinstance(inputs, (Mapping, list)) or not inputs:
+            return None
+        items = inputs.items() if isinstance(inputs, Mapping) else [(item.get("name"), item) for item in inputs if isinstance(item, Mapping)]
+        required, optional = set(), set()
+        for name, spec in items:
+            if name is None:
+                continue
+            is_optional = isinstance(spec, Mapping) and ("default" in spec or spec.get("required") is False)
+            (optional if is_optional else required).add(str(name))
+        return Interface(tuple(sorted(required)), tuple(sorted(optional - required)))
+    return None
+
+
+def required_increment(
+    old: tuple[str, ...] | None,
+    new: tuple[str, ...],
+    old_optional: tuple[str, ...] = (),
+    new_optional: tuple[str, ...] = (),
+) -> tuple[Increment, str]:
+    """The smallest bump a change of interface allows, and why.
+
+    A new required variable, or an optional one made required, breaks callers: major.
+    A new optional variable, or a removed one, breaks none: minor.
+    """
     if old is None:
         return Increment.PATCH, "content changed"
-    added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
-    if added:
-        return Increment.MAJOR, "adds variable " + ", ".join(added)
+    old_all, new_all = set(old) | set(old_optional), set(new) | set(new_optional)
+    added_required = sorted(set(new) - old_all)
+    now_required = sorted((set(new) & set(old_optional)) - set(old))
+    if added_required:
+        return Increment.MAJOR, "adds variable " + ", ".join(added_required)
+    if now_required:
+        return Increment.MAJOR, "makes optional variable " + ", ".join(now_required) + " required"
+    added_optional = sorted(set(new_optional) - old_all)
+    if added_optional:
+        return Increment.MINOR, "adds optional variable " + ", ".join(added_optional)
+    removed = sorted(old_all - new_all)
     if removed:
         return Increment.MINOR, "removes variable " + ", ".join(removed)
     return Increment.PATCH, "content changed"

@@ -38,6 +38,7 @@ def problems(workspace: Workspace) -> list[str]:
             )
         else:
             found.append(f"{wanted.path}: {name}: {lock_path} has path {locked.path}")
+    found += _fragment_problems(workspace)
     for stamp in plan.stamps:
         if stamp.drop_bump:
             found.append(f"{stamp.path}: front matter needs version {stamp.version} with its 'bump' consumed")
@@ -45,4 +46,18 @@ def problems(workspace: Workspace) -> list[str]:
             found.append(f"{stamp.path}: front matter needs version {stamp.version}")
     if not found and workspace.current_raw != workspace.rendered:
         found.append(f"{lock_path}: not in canonical form (was it edited by hand?)")
+    return found
+
+
+def _fragment_problems(workspace: Workspace) -> list[str]:
+    lock_path = workspace.config.lock
+    locked, wanted = workspace.current_fragments or {}, workspace.plan.fragments
+    found: list[str] = []
+    for path in sorted(set(locked) | set(wanted)):
+        if path not in wanted:
+            found.append(f"{lock_path}: fragment {path} is locked but is no fragment file")
+        elif path not in locked:
+            found.append(f"{path}: fragment not in {lock_path}")
+        elif locked[path] != wanted[path]:
+            found.append(f"{path}: fragment: {lock_path} has {_short(locked[path].hash)}, the file needs {_short(wanted[path].hash)}")
     return found

@@ -10,7 +10,7 @@ from prompthooks.cache import Cache
 from prompthooks.config import Config
 from prompthooks.errors import FatalError, raise_collected
 from prompthooks.inputs import Inputs
-from prompthooks.records import LockEntry, PromptFile
+from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
 
 class Workspace(NamedTuple):
@@ -22,6 +22,7 @@ class Workspace(NamedTuple):
     current_error: lockfile.UnreadableLock | None = None  # why the lock on disk is unreadable (conflict markers, bad TOML)
     notes: tuple[str, ...] = ()  # what the user must know about the baseline (a broken lock at HEAD)
     lock_staged: str | None = None  # the lock's blob id in the index (None: untracked)
+    current_fragments: dict[str, FragmentEntry] | None = None  # the lock on disk's fragment tables
 
 
 def _read_prompt(path: str) -> PromptFile:
@@ -51,6 +52,12 @@ def _read_retired(raw: bytes, label: str, cache: Cache) -> dict[str, str]:
     retired = lockfile.parse_with_retired(raw, label)[1]
     cache.store("retired", (raw, retired))
     return retired
+
+
+def _read_fragments(raw: bytes | None, label: str, cache: Cache) -> dict[str, FragmentEntry]:
+    if raw is None or b"\n[fragments." not in raw:
+        return {}
+    return cache.fragments(raw, lambda: lockfile.parse_fragments(raw, label))
 
 
 def _read_prompts(inputs: Inputs, cache: Cache) -> list[tuple[str, PromptFile]]:
@@ -116,6 +123,8 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     files = _read_prompts(inputs, cache)
     baseline, retired, notes = _baseline(inputs, cache)
     locks = {inputs.heads[0][0]: baseline} if inputs.heads else {}
+    head_readable = not notes and inputs.head_lock is not None
+    baseline_fragments = _read_fragments(inputs.head_lock, f"HEAD:{config.lock}", cache) if head_readable else {}
     parents: dict[str, set[str]] = {}
     if inputs.merge_head_lock is not None:
         label = f"MERGE_HEAD:{config.lock}"
@@ -124,11 +133,14 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
             locks[inputs.heads[1][0]] = other
         baseline, parents = planning.merge_baselines(baseline, other)
         retired = planning.merge_retired(retired, _read_retired(inputs.merge_head_lock, label, cache))
+        baseline_fragments = {**_read_fragments(inputs.merge_head_lock, label, cache), **baseline_fragments}
     current: dict[str, LockEntry] | None = None
+    current_fragments: dict[str, FragmentEntry] | None = None
     current_error: lockfile.UnreadableLock | None = None
     if inputs.current_lock is not None:
         try:
             current = _read_lock(inputs.current_lock, config.lock, cache)
+            current_fragments = _read_fragments(inputs.current_lock, config.lock, cache)
         except lockfile.UnreadableLock as error:
             current_error = error
     held = planning.NO_HISTORY
@@ -136,8 +148,9 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
         from prompthooks import lockhistory
 
         held = lockhistory.held(inputs.root, config.lock, dict(inputs.heads), locks, cache)
-    plan = planning.plan(files, baseline, config, parents, retired=retired, held=held)
+    legacy = not head_readable or not lockfile.uses_dependencies(inputs.head_lock or b"")
+    plan = planning.plan(files, baseline, config, parents, baseline_fragments, legacy, retired=retired, held=held)
     plan = plan._replace(stamps=[stamp for stamp in plan.stamps if stamp.path not in inputs.links])
-    rendered = lockfile.render(plan.entries, cache.chunks, plan.retired)
-    cache.save(plan.entries, rendered)
-    return Workspace(config, plan, current, inputs.current_lock, rendered, current_error, notes, inputs.lock_staged)
+    rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments, plan.composed, plan.retired)
+    cache.save(plan.entries, rendered, plan.fragments, plan.composed)
+    return Workspace(config, plan, current, inputs.current_lock, rendered, current_error, notes, inputs.lock_staged, current_fragments)

@@ -16,6 +16,8 @@ RENDERERS = {"text": review.render_text, "markdown": review.render_markdown, "js
 
 def _version(raw: bytes, entry: LockEntry) -> Version:
     loaded = promptfile.load(raw, entry.path)
+    if entry.dependencies and entry.variables is not None:
+        return Version(entry, loaded.content, entry.variables)  # the interface of the whole closure, as locked
     return Version(entry, loaded.content, promptfile.summarize(loaded, entry.path).variables)
 
 

@@ -50,12 +50,41 @@ def _merged_retired(ours: str, theirs: str, label: str, entries: dict[str, lockf
     return {name: version for name, version in merged.items() if name not in entries}
 
 
+def _read_fragments(path: str, label: str) -> dict[str, lockfile.FragmentEntry]:
+    try:
+        with open(path, "rb") as file:
+            return lockfile.parse_fragments(file.read(), label)
+    except FileNotFoundError:
+        return {}
+
+
+def _uses_dependencies(path: str) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return lockfile.uses_dependencies(file.read())
+    except FileNotFoundError:
+        return False
+
+
+def _merge_fragments(base: str, ours: str, theirs: str, label: str) -> dict[str, lockfile.FragmentEntry]:
+    """Fragments carry no version: take each side's change; `prompthooks lock` rehashes the merged files anyway."""
+    old, mine, other = (_read_fragments(path, f"{label} ({side})") for path, side in ((base, "base"), (ours, "ours"), (theirs, "theirs")))
+    merged = {}
+    for path in sorted(set(old) | set(mine) | set(other)):
+        chosen = other.get(path) if mine.get(path) == old.get(path) else mine.get(path)
+        if chosen is not None:
+            merged[path] = chosen
+    return merged
+
+
 def merge_lock(base: str, ours: str, theirs: str, name: str | None) -> int:
     """Merge the three locks into ``ours``; exit 1 leaves the merge stopped for a human or `prompthooks lock`."""
     label = name or "prompts.lock"
     result = mergelock.merge(_read(base, f"{label} (base)"), _read(ours, f"{label} (ours)"), _read(theirs, f"{label} (theirs)"))
     retired = _merged_retired(ours, theirs, label, result.entries)
-    fileio.write_if_changed(ours, lockfile.render(result.entries, retired=retired))
+    composed = any(_uses_dependencies(path) for path in (ours, theirs))
+    fragments = _merge_fragments(base, ours, theirs, label)
+    fileio.write_if_changed(ours, lockfile.render(result.entries, fragments=fragments, composed=composed, retired=retired))
     for line in result.semver_conflicts:
         print(f"{label}: conflict: {line}", file=sys.stderr)
     for line in result.to_recompute:

@@ -166,7 +166,7 @@ def _outcomes(steps: Sequence[Step], registered: dict[Key, int], winners: dict[K
 
 
 def _summary(outcomes: Sequence[Outcome]) -> dict[str, int]:
-    counts = {"registered": 0, "would-register": 0, "skipped": 0, "conflict": 0}
+    counts = {"registered": 0, "would-register": 0, "skipped": 0, "conflict": 0, "error": 0}
     for outcome in outcomes:
         counts[outcome.result] += 1
     return counts
@@ -210,14 +210,29 @@ def _report(outcomes: Sequence[Outcome], options: Options, shown_uri: str, commi
             prompt = outcome.step.prompt
             print(f"{outcome.result} {prompt.name} {prompt.entry.version} ({prompt.entry.path}): {outcome.detail}")
         done = [f"{counts['registered']} registered"] if not options.dry_run else [f"{counts['would-register']} to register"]
-        print(f"prompthooks sync: {', '.join(done)}, {counts['skipped']} skipped, {counts['conflict']} conflict(s) ({shown_uri}, commit {commit[:12]})")
+        errors = f", {counts['error']} error(s)" if counts["error"] else ""
+        print(f"prompthooks sync: {', '.join(done)}, {counts['skipped']} skipped, {counts['conflict']} conflict(s){errors} ({shown_uri}, commit {commit[:12]})")
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         with open(summary_path, "a", encoding="utf-8") as file:
             file.write(_markdown(outcomes, shown_uri, commit))
 
 
-def _current(root: str, ref: str) -> tuple[str, list[CommittedPrompt], Callable[[list[Step]], dict[Key, Origin]]]:
+def _unflattenable_outcomes(failures: Sequence[snapshot.Unflattenable]) -> list[Outcome]:
+    """Composed prompts that cannot be registered faithfully: reported, never registered."""
+    from prompthooks.hashing import PromptContent
+
+    outcomes = []
+    for failure in failures:
+        prompt = CommittedPrompt(failure.name, failure.entry, PromptContent("", {}))
+        outcomes.append(Outcome(Step(prompt, "error", None, failure.reason), "error", None, failure.reason))
+    return outcomes
+
+
+Source = tuple[str, list[CommittedPrompt], Callable[[list[Step]], dict[Key, Origin]], list[snapshot.Unflattenable]]
+
+
+def _current(root: str, ref: str) -> Source:
     """The lock at ``ref``; every version's origin is that commit, its message the last change to the file."""
     committed = snapshot.read(root, ref)
 
@@ -232,17 +247,30 @@ def _current(root: str, ref: str) -> tuple[str, list[CommittedPrompt], Callable[
             for step in steps
         }
 
-    return committed.commit, committed.prompts, origins
+    return committed.commit, committed.prompts, origins, committed.unflattenable
 
 
-def _history(root: str, ref: str) -> tuple[str, list[CommittedPrompt], Callable[[list[Step]], dict[Key, Origin]]]:
+def _history(root: str, ref: str) -> Source:
     """Every version that ever appeared in the lock up to ``ref``, oldest first, each from its own commit."""
     records = history.all_versions(root, ref)
     prompts: list[CommittedPrompt] = []
+    unflattenable: list[snapshot.Unflattenable] = []
     found: dict[Key, Origin] = {}
+    composed_at: dict[str, snapshot.Snapshot] = {}
     with git.open_repo(root) as repo:
         head = git.resolve_commit(repo, ref)
         for record in records:
+            if record.entry.dependencies:
+                # A composed version: its hash covers other files; read and flatten it as that commit's sync would.
+                if record.commit.sha not in composed_at:
+                    composed_at[record.commit.sha] = snapshot.read(root, record.commit.sha)
+                at = composed_at[record.commit.sha]
+                same = [prompt for prompt in at.prompts if prompt.name == record.name and prompt.entry == record.entry]
+                unflattenable += [failure for failure in at.unflattenable if failure.name == record.name and failure.entry == record.entry]
+                prompts += same
+                if same:
+                    found[(record.name, record.entry.version)] = Origin(record.commit.sha, record.commit.subject)
+                continue
             raw = git.blob_at(repo, record.commit.sha, record.entry.path)
             if raw is None:
                 raise FatalError(f"{record.entry.path} is locked as {record.name} {record.entry.version} but missing from commit {record.commit.sha[:12]}")
@@ -254,7 +282,7 @@ def _history(root: str, ref: str) -> tuple[str, list[CommittedPrompt], Callable[
                 )
             prompts.append(CommittedPrompt(record.name, record.entry, content))
             found[(record.name, record.entry.version)] = Origin(record.commit.sha, record.commit.subject)
-    return head, prompts, lambda steps: found
+    return head, prompts, lambda steps: found, unflattenable
 
 
 def sync(root: str, options: Options) -> int:
@@ -262,7 +290,7 @@ def sync(root: str, options: Options) -> int:
     if options.backfill:
         git.require_full_history(root, "sync --backfill")
     deadline = time.monotonic() + options.timeout
-    commit, prompts, origins_for = (_history if options.backfill else _current)(root, options.ref)
+    commit, prompts, origins_for, unflattenable = (_history if options.backfill else _current)(root, options.ref)
     uri = tracking_uri(root, options.tracking_uri)
     redact = Redactor.for_tracking(uri)
     shown_uri = display_uri(uri)
@@ -288,6 +316,6 @@ def sync(root: str, options: Options) -> int:
         except FatalError as error:
             error.message = redact(error.message)
             raise
-    outcomes = _outcomes(steps, registered, winners, options.dry_run)
+    outcomes = _outcomes(steps, registered, winners, options.dry_run) + _unflattenable_outcomes(unflattenable)
     _report(outcomes, options, shown_uri, commit)
-    return 1 if any(outcome.result == "conflict" for outcome in outcomes) else 0
+    return 1 if any(outcome.result in ("conflict", "error") for outcome in outcomes) else 0
