@@ -42,7 +42,7 @@ def problems(root: str, base: str, entries: Mapping[str, LockEntry], lock_path: 
     base_entries, base_retired = _lock_at(root, base_commit, lock_path)
     held, _ = lockhistory.full(root, [base_commit], lock_path)[0]
     fix = f"rebase onto {base} and rerun `prompthooks lock`"
-    found: list[str] = []
+    found = _history_problems(root, base, fork, held, entries, lock_path, fix)
     for name, entry in sorted(entries.items()):
         if forked.get(name) == entry:
             continue  # untouched on this branch: the merge keeps the base's side
@@ -59,6 +59,38 @@ def problems(root: str, base: str, entries: Mapping[str, LockEntry], lock_path: 
             )
         elif highest is not None and versioning.parse_version(entry.version) < versioning.parse_version(highest):
             found.append(f"{entry.path}: {name} {entry.version} is below {highest}, which {base} already gave it; {fix}")
+    return found
+
+
+def _history_problems(
+    root: str,
+    base: str,
+    fork: str | None,
+    base_held: dict[str, dict[str, frozenset[str]]],
+    entries: Mapping[str, LockEntry],
+    lock_path: str,
+    fix: str,
+) -> list[str]:
+    """A version this branch's commits gave other content than the base did, even if the branch has moved past it.
+
+    Merging brings the branch's history into the base: a prompt that was bumped to 2.0.3 here and then removed
+    would leave two 2.0.3s in the base's history (and in `sync --backfill`).
+    """
+    revisions = ["HEAD", f"^{fork}"] if fork is not None else ["HEAD"]
+    branch_held, _ = lockhistory.full(root, revisions, lock_path)[0]
+    found = []
+    for name, versions in sorted(branch_held.items()):
+        for version, hashes in sorted(versions.items()):
+            current = entries.get(name)
+            if current is not None and current.version == version:
+                continue  # the entry itself is reported below, with its file
+            theirs = base_held.get(name, {}).get(version, frozenset())
+            if theirs and hashes - theirs:
+                found.append(
+                    f"{lock_path}: {name} {version} named {', '.join(_short(hash_) for hash_ in sorted(hashes - theirs))} in this "
+                    f"branch's history but {', '.join(_short(hash_) for hash_ in sorted(theirs))} in {base}'s; {fix} (at every commit: "
+                    "git rebase --exec 'prompthooks lock; git add -A; git commit --amend --no-edit --no-verify')"
+                )
     return found
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from prompthooks import lockfile
@@ -86,7 +89,8 @@ def test_a_rebase_that_keeps_one_side_is_caught_then_fixed_by_lock(repo: GitRepo
     assert "prompts/o.txt: o 1.0.1 is sha256:" in out and "rebase onto main and rerun `prompthooks lock`" in out
     code, out, _ = run(capsys, "lock")
     assert code == 1 and "o: 1.0.1 -> 1.0.2" in out
-    hook_commit(capsys, repo, "fix the versions after the rebase")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--amend", "--no-edit", "--no-verify")  # into the rebased commit: no 1.0.1 twice left in history
     assert run(capsys, "check", "--base", "main") == (0, "", "")
     repo.git("checkout", "-q", "main")
     repo.git("merge", "-q", "--ff-only", "feature")
@@ -99,3 +103,21 @@ def test_an_unknown_base_is_one_line(repo: GitRepo, capsys: pytest.CaptureFixtur
     code, out, err = run(capsys, "check", "--base", "origin/nope")
     assert (code, out) == (1, "")
     assert err == "prompthooks: error: unknown git revision 'origin/nope' for --base (in CI, fetch it first: git fetch origin <branch>)\n"
+
+
+def test_a_collision_left_in_the_branch_history_is_caught(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    diverge(capsys, repo)  # the feature's o 1.0.1 differs from main's
+    repo.git("rm", "-q", "prompts/o.txt")
+    hook_commit(capsys, repo, "feature drops o")  # the tip holds no o, its history still does
+    code, out, _ = run(capsys, "check", "--base", "main")
+    assert code == 1
+    assert out.startswith("prompts.lock: o 1.0.1 named sha256:")
+    assert "in this branch's history but sha256:" in out and "in main's; rebase onto main and rerun `prompthooks lock` (at every commit" in out
+    # The fix it names: replay the branch with the hook at every commit.
+    command = f"{sys.executable} -m prompthooks lock --quiet; git add -A; git commit -q --amend --no-edit --no-verify"
+    result = subprocess.run(["git", "rebase", "-X", "theirs", "--exec", command, "main"], cwd=repo.root, capture_output=True, text=True)
+    if result.returncode != 0:  # o was changed on main and deleted here: keep the deletion
+        repo.git("rm", "-q", "--ignore-unmatch", "prompts/o.txt")
+        subprocess.run(["git", "-c", "core.editor=true", "rebase", "--continue"], cwd=repo.root, capture_output=True, check=False)
+    assert not (repo.root / ".git" / "rebase-merge").exists()
+    assert run(capsys, "check", "--base", "main") == (0, "", "")

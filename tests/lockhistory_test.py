@@ -128,4 +128,5 @@ def test_lock_repairs_a_rebase_that_kept_one_side_of_the_lock(repo: GitRepo, cap
     assert code == 1
     assert out.splitlines()[0].startswith("o: 1.0.1 -> 1.0.2 (1.0.1 already named other content")
     repo.git("add", "-A")
+    repo.git("commit", "-q", "--amend", "--no-edit", "--no-verify")
     assert run(capsys, "check", "--base", "main") == (0, "", "")

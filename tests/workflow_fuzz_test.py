@@ -24,8 +24,8 @@ from prompthooks import git, lockfile
 from prompthooks.main import main
 from tests.conftest import GitRepo
 
-STEPS = int(os.environ.get("PROMPTHOOKS_FUZZ_STEPS", "250"))
-SEEDS = [int(seed) for seed in os.environ.get("PROMPTHOOKS_FUZZ_SEEDS", "7").split(",")]
+STEPS = int(os.environ.get("PROMPTHOOKS_FUZZ_STEPS", "200"))
+SEEDS = [int(seed) for seed in os.environ.get("PROMPTHOOKS_FUZZ_SEEDS", "6").split(",")]
 NAMES = ("alpha", "beta", "gamma", "delta", "eps")
 WORDS = ("answer", "politely", "briefly", "in French", "with sources", "as JSON", "step by step", "{{ question }}", "{{ tone }}")
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
