@@ -166,10 +166,10 @@ def _outcomes(steps: Sequence[Step], registered: dict[Key, int], winners: dict[K
 
 
 def _summary(outcomes: Sequence[Outcome]) -> dict[str, int]:
-    counts = {"registered": 0, "would-register": 0, "skipped": 0, "conflict": 0, "error": 0}
+    counts = {"registered": 0, "would-register": 0, "skipped": 0, "conflict": 0}
     for outcome in outcomes:
-        counts[outcome.result] += 1
-    return counts
+        counts[outcome.result] = counts.get(outcome.result, 0) + 1
+    return counts  # "error" only when a composed prompt could not be flattened: earlier documents keep their keys
 
 
 def _markdown(outcomes: Sequence[Outcome], shown_uri: str, commit: str) -> str:
@@ -210,7 +210,7 @@ def _report(outcomes: Sequence[Outcome], options: Options, shown_uri: str, commi
             prompt = outcome.step.prompt
             print(f"{outcome.result} {prompt.name} {prompt.entry.version} ({prompt.entry.path}): {outcome.detail}")
         done = [f"{counts['registered']} registered"] if not options.dry_run else [f"{counts['would-register']} to register"]
-        errors = f", {counts['error']} error(s)" if counts["error"] else ""
+        errors = f", {counts['error']} error(s)" if counts.get("error") else ""
         print(f"prompthooks sync: {', '.join(done)}, {counts['skipped']} skipped, {counts['conflict']} conflict(s){errors} ({shown_uri}, commit {commit[:12]})")
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
