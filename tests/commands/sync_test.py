@@ -155,8 +155,9 @@ def test_json_and_github_step_summary(tmp_path: Path, prefix: str, mlflow_server
     result = sync(repo, "--tracking-uri", mlflow_server.uri, "--json", env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert set(document) == {"tracking_uri", "commit", "dry_run", "prompts", "summary"}
-    assert document["summary"] == {"registered": 2, "would-register": 0, "skipped": 0, "conflict": 0}
+    assert set(document) == {"tracking_uri", "commit", "dry_run", "prompts", "summary", "prompt_metadata"}
+    assert document["summary"] == {"registered": 2, "would-register": 0, "skipped": 0, "conflict": 0, "rejected": 0}
+    assert document["prompt_metadata"] == []  # created with their description and tags: nothing to update
     assert [p["result"] for p in document["prompts"]] == ["registered", "registered"]
     assert set(document["prompts"][0]) == {"name", "version", "hash", "path", "result", "mlflow_version", "detail"}
     table = summary.read_text()
