@@ -367,7 +367,8 @@ class MlflowRegistry:
         for key, value in sorted(wanted.tags.items()):
             if current.tags.get(key) != value:
                 self._guarded(functools.partial(self.client.set_prompt_tag, name, key, value), f"set tag {key} on {name}", path)
-                changed.append(f"tag {key}")
+                if key != TAG_PROMPT_TAGS:  # bookkeeping, not news
+                    changed.append(f"tag {key}")
         for key in sorted(previous - set(wanted.tags)):
             if key in current.tags and _user_key(key):
                 self._guarded(functools.partial(self.client.delete_prompt_tag, name, key), f"delete tag {key} from {name}", path)
