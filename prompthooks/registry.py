@@ -384,8 +384,11 @@ class MlflowRegistry:
 
     def alias_number(self, name: str, alias: str) -> int | None:
         """The MLflow version number an alias (an environment) points at, in one request."""
+        # MlflowClient.get_model_version_by_alias refuses prompts after fetching, and get_prompt_version_by_alias
+        # reads the prompt first: the registry client below makes the one request alone.
         try:
-            return int(self.client.get_model_version_by_alias(name, alias).version)
+            registry_client: Any = self.client._get_registry_client()  # type: ignore[no-untyped-call]
+            return int(registry_client.get_model_version_by_alias(name, alias).version)
         except Exception as error:
             if getattr(error, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 return None
