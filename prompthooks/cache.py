@@ -24,7 +24,7 @@ from prompthooks.inputs import StatKey
 from prompthooks.lockfile import PREAMBLE_KEY, Entries, chunk_key
 from prompthooks.records import LockEntry, PromptFile
 
-FORMAT: Final = (3, __version__, sys.version)
+FORMAT: Final = (4, __version__, sys.version)  # 4: prompt files are also checked for MLflow's model settings rules
 RACY_NS: Final = 2_000_000_000
 
 

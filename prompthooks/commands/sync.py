@@ -300,7 +300,9 @@ def sync(root: str, options: Options) -> int:
         existing = registry.list_versions(prompt.name for prompt in prompts)
         steps = syncplan.plan(prompts, existing)
         winners: dict[Key, int] = {}
-        if not options.dry_run:
+        if options.dry_run:
+            _prepare(steps, origins_for(steps), progress.rejected)  # what would be refused, without a write
+        else:
             current_metadata = registry.prompt_metadata(prompt.name for prompt in prompts)
             existing_names = {name for name, versions in existing.items() if versions}
             _register_all(registry, steps, existing_names, origins_for(steps), options.jobs, progress)
