@@ -24,7 +24,7 @@ from prompthooks.inputs import StatKey
 from prompthooks.lockfile import Entries, Fragments, chunk_keys
 from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
-FORMAT: Final = (6, __version__, sys.version)  # 6: Jinja prose comments, index-read prompts, dependencies, marked history hashes
+FORMAT: Final = (7, __version__, sys.version)  # 7: prose comments, index-read prompts, dependencies, history marks, model settings rules
 RACY_NS: Final = 2_000_000_000
 
 

@@ -60,3 +60,9 @@ def alias_problem(alias: str) -> str | None:
     if RESERVED_ALIAS.match(alias):
         return f"environment {alias!r} is reserved by MLflow ('latest' and 'v<number>' name versions)"
     return None
+
+# Added by sync beside the version tags above.
+TAG_VARIABLES: Final = "prompthooks_variables"  # JSON list: the variables the lock records (trust these over MLflow's .variables)
+TAG_CHAT_LAYOUT: Final = "prompthooks_chat_layout"  # JSON list: the text around a chat prompt's messages, to rebuild its body
+# On the prompt itself: the JSON list of front-matter ``tags:`` keys sync set, so removed ones can be removed.
+TAG_PROMPT_TAGS: Final = "prompthooks_prompt_tags"

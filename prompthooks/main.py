@@ -108,6 +108,13 @@ def _diff(args: argparse.Namespace) -> int:
     return diff(git.find_checkout().root, args.base, args.target, output=args.format, check_bumps=args.check_bumps)
 
 
+def _uri(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.uri import uri
+
+    return uri(git.find_checkout().root, args.spec, ref=args.ref, tracking_uri=args.tracking_uri)
+
+
 def _merge_lock(args: argparse.Namespace) -> int:
     from prompthooks.commands.merge import merge_lock
 
@@ -243,6 +250,20 @@ def _add_show(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     show.set_defaults(run=_show)
 
 
+def _add_uri(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    uri = commands.add_parser(
+        "uri",
+        help="print the MLflow URI (prompts:/NAME/7) of a prompt version",
+        description="Print the MLflow URI of NAME at a semantic version (NAME@1.2.0), at an environment's alias "
+        "(NAME@production), or at the version locked at --ref (NAME), found in one registry request. "
+        "Exit codes: 1 not in the registry, 4 registry unreachable, 5 not authorized.",
+    )
+    uri.add_argument("spec", metavar="NAME[@SEMVER|@ENV]")
+    uri.add_argument("--tracking-uri", metavar="URI", help="default: $MLFLOW_TRACKING_URI, else the sqlite store in .prompthooks/")
+    uri.add_argument("--ref", default="HEAD", help="the lock giving NAME's version when none is named (default: HEAD)")
+    uri.set_defaults(run=_uri)
+
+
 SUBCOMMANDS: Final = {
     "lock": _add_lock,
     "check": _add_check,
@@ -250,6 +271,7 @@ SUBCOMMANDS: Final = {
     "diff": _add_diff,
     "log": _add_log,
     "show": _add_show,
+    "uri": _add_uri,
     "merge-lock": _add_merge_lock,
     "install": _add_install,
 }

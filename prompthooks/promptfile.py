@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
-from prompthooks import frontmatter, variables, versioning
-from prompthooks.errors import FatalError
+from prompthooks import frontmatter, modelconfig, variables, versioning
+from prompthooks.errors import FatalError, raise_collected
 from prompthooks.hashing import PromptContent, content_hash
 from prompthooks.records import PromptFile
 
@@ -61,6 +61,28 @@ def _key_line(text: str, front_matter: frontmatter.FrontMatter, key: str) -> int
     return front_matter.first_line + (region.count("\n", 0, match.start()) if match else 0)
 
 
+def _field_line(text: str, front_matter: frontmatter.FrontMatter, field: tuple[str | int, ...]) -> int:
+    """The line of a nested front-matter key (block style); the nearest enclosing key's line when it is not found."""
+    region = text[front_matter.start : front_matter.end]
+    offset, line = 0, front_matter.first_line
+    for part in field:
+        if isinstance(part, int):
+            continue
+        match = re.compile(rf"^[ \t-]*[\"']?{re.escape(part)}[\"']?[ \t]*:", re.MULTILINE).search(region, offset)
+        if match is None:
+            break
+        offset, line = match.end(), front_matter.first_line + region.count("\n", 0, match.start())
+    return line
+
+
+def _check_settings(text: str, front_matter: frontmatter.FrontMatter, metadata: dict[str, object], path: str) -> None:
+    """Model settings and response formats by MLflow's rules, so a bad one fails here rather than in sync."""
+    found = modelconfig.settings(metadata, path)
+    raise_collected(
+        [FatalError(f"{problem.describe()} (MLflow's model settings rules)", path=path, line=_field_line(text, front_matter, problem.field)) for problem in found.problems]
+    )
+
+
 def read(raw: bytes, path: str) -> PromptFile:
     """Validate one prompt file and summarise it; errors name the file and line."""
     return summarize(load(raw, path), path)
@@ -75,6 +97,8 @@ def summarize(loaded: Loaded, path: str) -> PromptFile:
     if front_matter is None:
         return PromptFile(False, None, None, None, content_hash(content), *interface)
     data = front_matter.data
+    if modelconfig.has_settings(content.metadata):
+        _check_settings(text, front_matter, content.metadata, path)
 
     def invalid(key: str, message: str) -> FatalError:
         return FatalError(message, path=path, line=_key_line(text, front_matter, key))

@@ -13,9 +13,21 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
-from prompthooks.contract import TAG_COMMIT, TAG_DEPENDENCIES, TAG_FLATTENED_HASH, TAG_HASH, TAG_METADATA, TAG_PATH, TAG_VERSION
+from prompthooks import chat, modelconfig
+from prompthooks.contract import (
+    TAG_CHAT_LAYOUT,
+    TAG_COMMIT,
+    TAG_DEPENDENCIES,
+    TAG_FLATTENED_HASH,
+    TAG_HASH,
+    TAG_METADATA,
+    TAG_PATH,
+    TAG_PROMPT_TAGS,
+    TAG_VARIABLES,
+    TAG_VERSION,
+)
 from prompthooks.errors import FatalError
 from prompthooks.hashing import PromptContent, canonical_json, content_hash
 from prompthooks.secrets import Redactor, display_uri
@@ -26,10 +38,14 @@ if TYPE_CHECKING:
 
     from prompthooks.snapshot import CommittedPrompt
 
+EXIT_REJECTED: Final = 1
 EXIT_UNREACHABLE: Final = 4
 EXIT_NOT_AUTHORIZED: Final = 5
+HTTP_BAD_REQUEST: Final = 400
 
 TEMPLATE_TAG: Final = "mlflow.prompt.text"
+PROMPT_TYPE_TAG: Final = "_mlflow_prompt_type"
+PROMPT_TYPE_CHAT: Final = "chat"
 IS_PROMPT_FILTER: Final = "tag.`mlflow.prompt.is_prompt` = 'true'"
 NAMES_PER_SEARCH: Final = 100  # keeps the search's query string short
 # Bounded HTTP retries unless the user chose their own; the deadline bounds the whole run.
@@ -45,6 +61,29 @@ T = TypeVar("T")
 
 class RegistryError(FatalError):
     pass
+
+
+class Rejected(FatalError):
+    """The registry (or MLflow's rules, checked before any write) refused one prompt version: that prompt's error."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        super().__init__(message, path=path, line=line, exit_code=EXIT_REJECTED)
+
+
+class Registration(NamedTuple):
+    """One prompt version exactly as it is sent to MLflow."""
+
+    template: str | list[dict[str, str]]  # a text, or chat messages
+    tags: dict[str, str]
+    model_config: dict[str, Any] | None
+    response_format: dict[str, Any] | None
+
+
+class PromptMetadata(NamedTuple):
+    """What a prompt (not a version) carries in MLflow: description and tags."""
+
+    description: str
+    tags: dict[str, str]
 
 
 def _registry_tags(prompt: CommittedPrompt, commit: str) -> dict[str, str]:
@@ -69,36 +108,106 @@ def _registry_tags(prompt: CommittedPrompt, commit: str) -> dict[str, str]:
     return tags
 
 
-def model_config_of(metadata: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Model parameters for MLflow's model_config, from the front-matter conventions in use.
+def model_config_of(metadata: Mapping[str, Any], path: str = "") -> dict[str, Any] | None:
+    """Model parameters for MLflow's model_config (see ``modelconfig`` for the conventions mapped)."""
+    return modelconfig.settings(metadata, path).model_config
 
-    ``model_config`` as MLflow spells it; else Prompty's ``model: {configuration, parameters}``;
-    else Dotprompt's ``model: <name>`` with ``config: {...}``.
+
+def registered_template(prompt: CommittedPrompt) -> str:
+    """The template text registered for a prompt: its body.  (One place, so composition can register a flattened one.)"""
+    return prompt.content.body
+
+
+def _jinja_sections_parse(messages: list[dict[str, str]]) -> bool:
+    """MLflow renders each message of a Jinja chat prompt on its own: a block spanning sections cannot be split."""
+    if not any("{%" in message["content"] for message in messages):
+        return True
+    import jinja2
+
+    from prompthooks.variables import JINJA_EXTENSIONS
+
+    environment = jinja2.Environment(extensions=list(JINJA_EXTENSIONS))
+    try:
+        for message in messages:
+            environment.parse(message["content"])
+    except jinja2.TemplateSyntaxError:
+        return False
+    return True
+
+
+def chat_of(prompt: CommittedPrompt, text: str) -> chat.Chat | None:
+    """A Prompty template made of role sections, as chat messages; None keeps it a text prompt."""
+    from prompthooks.variables import uses_jinja
+
+    if not prompt.entry.path.endswith(".prompty") or not uses_jinja(prompt.entry.path, prompt.content.metadata):
+        return None
+    found = chat.split(text)
+    return found if found is not None and _jinja_sections_parse(found.messages) else None
+
+
+def _tag_value(value: Any) -> str:
+    return value if isinstance(value, str) else canonical_json(value)
+
+
+def _user_key(key: str) -> bool:
+    return not key.startswith(("mlflow.", "_mlflow", "prompthooks_"))
+
+
+def prompt_metadata(prompt: CommittedPrompt) -> PromptMetadata:
+    """The prompt-level description and tags the front matter declares.
+
+    Tags: ``prompthooks_path``, and the entries of a ``tags:`` mapping (a list of strings: each as ``<tag>: "true"``);
+    ``prompthooks_prompt_tags`` lists the declared keys, so a key removed from the front matter is removed from MLflow.
     """
-    explicit = metadata.get("model_config")
-    if isinstance(explicit, dict):
-        return explicit
-    model, config = metadata.get("model"), metadata.get("config")
-    if isinstance(model, dict) and isinstance(model.get("parameters"), dict):
-        found = dict(model["parameters"])
-        configuration = model.get("configuration")
-        if isinstance(configuration, dict):
-            name = configuration.get("model") or configuration.get("azure_deployment") or configuration.get("name")
-            if isinstance(name, str) and not name.startswith("${"):
-                found.setdefault("model_name", name)
-        return found
-    if isinstance(config, dict):
-        return {**({"model_name": model} if isinstance(model, str) else {}), **config}
-    return None
+    metadata = prompt.content.metadata
+    declared = metadata.get("tags")
+    tags: dict[str, str] = {}
+    if isinstance(declared, Mapping):
+        tags = {str(key): _tag_value(value) for key, value in declared.items() if _user_key(str(key)) and value is not None}
+    elif isinstance(declared, list):
+        tags = {item: "true" for item in declared if isinstance(item, str) and _user_key(item)}
+    description = metadata.get("description")
+    return PromptMetadata(
+        description if isinstance(description, str) else "",
+        {**tags, TAG_PATH: prompt.entry.path, TAG_PROMPT_TAGS: canonical_json(sorted(tags))},
+    )
+
+
+def registration(prompt: CommittedPrompt, commit: str) -> Registration:
+    """What registering this prompt version sends, validated by MLflow's rules before any write."""
+    metadata = prompt.content.metadata
+    found = modelconfig.settings(metadata, prompt.entry.path)
+    if found.problems:
+        problem = found.problems[0]
+        raise Rejected(f"{problem.describe()} (MLflow's model settings rules)", path=prompt.entry.path)
+    text = registered_template(prompt)
+    tags = _registry_tags(prompt, commit)
+    if prompt.entry.variables is not None:
+        tags[TAG_VARIABLES] = canonical_json(list(prompt.entry.variables))
+    split = chat_of(prompt, text)
+    template: str | list[dict[str, str]] = text
+    if split is not None:
+        template = split.messages
+        tags[TAG_CHAT_LAYOUT] = canonical_json(split.layout)
+    return Registration(template, tags, found.model_config, found.response_format)
 
 
 def stored_content_hash(tags: Mapping[str, str]) -> str | None:
-    """Re-hash a registry version's template and metadata as they are stored now."""
+    """Re-hash a registry version's template and metadata as they are stored now.
+
+    A chat version's body is rebuilt from its messages and layout; messages that no longer fit the layout
+    (edited in the registry) give None.
+    """
     template, metadata = tags.get(TEMPLATE_TAG), tags.get(TAG_METADATA)
     if template is None or metadata is None:
         return None
     try:
         parsed = json.loads(metadata)
+        if tags.get(PROMPT_TYPE_TAG) == PROMPT_TYPE_CHAT or TAG_CHAT_LAYOUT in tags:
+            rebuilt = chat.rebuild(json.loads(template), json.loads(tags.get(TAG_CHAT_LAYOUT, "null")))
+            if rebuilt is None:
+                return None
+            template = rebuilt
     except ValueError:
         return None
     return content_hash(PromptContent(template, parsed)) if isinstance(parsed, dict) else None
@@ -170,27 +279,125 @@ class MlflowRegistry:
                     break
         return found
 
-    def register(self, prompt: CommittedPrompt, commit: str, message: str, name_exists: bool) -> int:
-        """Register one prompt version; returns its MLflow version number."""
-        metadata = prompt.content.metadata
-        options: dict[str, Any] = {
-            "template": prompt.content.body,
-            "tags": _registry_tags(prompt, commit),
-            "model_config": model_config_of(metadata),
-            "response_format": metadata.get("response_format") if isinstance(metadata.get("response_format"), dict) else None,
-        }
+    def _status(self, error: BaseException) -> int | None:
+        status = getattr(error, "get_http_status_code", None)
+        return status() if isinstance(error, self._exception) and callable(status) else None
+
+    def _rejected_or_error(self, error: BaseException, action: str, path: str) -> FatalError:
+        """A 400 is the registry refusing this input: that prompt's error; the rest as ``_error`` says."""
+        if self._status(error) == HTTP_BAD_REQUEST or type(error).__name__ == "ValidationError":  # pydantic, client-side
+            message = self.redact(" ".join(str(error).split()))
+            return Rejected(f"{self.shown_uri} refused to {action}: {message[:500]}", path=path)
+        return self._error(error, action)
+
+    def _guarded(self, function: Callable[[], T], action: str, path: str) -> T:
+        if time.monotonic() > self.deadline:
+            raise RegistryError(f"deadline passed before {action} at {self.shown_uri}", exit_code=EXIT_UNREACHABLE)
+        try:
+            return function()
+        except FatalError:
+            raise
+        except Exception as error:
+            raise self._rejected_or_error(error, action, path) from None
+
+    def _remove_if_empty(self, name: str, path: str) -> None:
+        """Delete a prompt name that has no version (ours was refused), so no name is left without one."""
+        filter_string = f"name = '{name}' AND {IS_PROMPT_FILTER}"
+        found = self._guarded(lambda: self.client.search_model_versions(filter_string=filter_string, max_results=1), f"look at {name}", path)
+        if not found:
+            self._guarded(lambda: self.client.delete_prompt(name), f"remove the empty prompt {name}", path)
+
+    def register(self, prompt: CommittedPrompt, commit: str, message: str, name_exists: bool, prepared: Registration | None = None) -> int:
+        """Register one prompt version; returns its MLflow version number.
+
+        A refused version (:class:`Rejected`) leaves no prompt name without a version behind.
+        """
+        sent = prepared or registration(prompt, commit)
+        path = prompt.entry.path
         action = f"register {prompt.name} {prompt.entry.version}"
         if not name_exists:
-            # One request, and unlike register_prompt it puts no version tags at prompt level.
+            # One request, with the prompt-level metadata; unlike register_prompt it puts no version tags at prompt level.
+            metadata = prompt_metadata(prompt)
             try:
-                self.client.create_prompt(prompt.name)
+                self.client.create_prompt(prompt.name, description=metadata.description, tags=metadata.tags)
             except Exception as error:
                 if not self.is_already_exists(error):  # else another sync created it a moment ago
-                    raise self._error(error, action) from None
-        created = self._call(
-            lambda: self.client.create_prompt_version(name=prompt.name, description=message, **options), action
-        )
+                    raise self._rejected_or_error(error, action, path) from None
+        try:
+            created = self._guarded(
+                lambda: self.client.create_prompt_version(
+                    name=prompt.name,
+                    template=sent.template,
+                    description=message,
+                    tags=sent.tags,
+                    model_config=sent.model_config,
+                    response_format=sent.response_format,
+                ),
+                action,
+                path,
+            )
+        except Rejected:
+            if not name_exists:
+                self._remove_if_empty(prompt.name, path)
+            raise
         return int(created.version)
+
+    def prompt_metadata(self, names: Iterable[str]) -> dict[str, PromptMetadata]:
+        """The description and tags of these prompts (those that exist), in one search per hundred names."""
+        wanted = sorted(set(names))
+        found: dict[str, PromptMetadata] = {}
+        for start in range(0, len(wanted), NAMES_PER_SEARCH):
+            quoted = ", ".join(f"'{name}'" for name in wanted[start : start + NAMES_PER_SEARCH])
+            page_token = None
+            while True:
+                search = functools.partial(self.client.search_prompts, filter_string=f"name IN ({quoted})", page_token=page_token)
+                page = self._call(search, "read prompt descriptions and tags")
+                for prompt in page:
+                    found[prompt.name] = PromptMetadata(prompt.description or "", dict(prompt.tags))
+                page_token = page.token
+                if not page_token:
+                    break
+        return found
+
+    def update_prompt_metadata(self, name: str, path: str, current: PromptMetadata, wanted: PromptMetadata) -> list[str]:
+        """Bring a prompt's description and prompt-level tags to ``wanted``; returns what changed."""
+        changed: list[str] = []
+        if current.description != wanted.description:
+            self._guarded(lambda: self.client.update_registered_model(name, description=wanted.description), f"set the description of {name}", path)
+            changed.append("description")
+        try:
+            previous = set(json.loads(current.tags.get(TAG_PROMPT_TAGS, "[]")))
+        except ValueError:
+            previous = set()
+        for key, value in sorted(wanted.tags.items()):
+            if current.tags.get(key) != value:
+                self._guarded(functools.partial(self.client.set_prompt_tag, name, key, value), f"set tag {key} on {name}", path)
+                if key != TAG_PROMPT_TAGS:  # bookkeeping, not news
+                    changed.append(f"tag {key}")
+        for key in sorted(previous - set(wanted.tags)):
+            if key in current.tags and _user_key(key):
+                self._guarded(functools.partial(self.client.delete_prompt_tag, name, key), f"delete tag {key} from {name}", path)
+                changed.append(f"tag {key} removed")
+        return changed
+
+    def version_number(self, name: str, semver: str) -> int | None:
+        """The MLflow version number holding ``semver`` of a prompt (the lowest, if several), in one request."""
+        filter_string = f"name = '{name}' AND {IS_PROMPT_FILTER} AND tag.`{TAG_VERSION}` = '{semver}'"
+        found = self._call(lambda: self.client.search_model_versions(filter_string=filter_string), f"find {name} {semver}")
+        numbers = [int(version.version) for version in found]
+        return min(numbers) if numbers else None
+
+    def alias_number(self, name: str, alias: str) -> int | None:
+        """The MLflow version number an alias (an environment) points at, in one request."""
+        # MlflowClient.get_model_version_by_alias refuses prompts after fetching, and get_prompt_version_by_alias
+        # reads the prompt first: the registry client below makes the one request alone.
+        try:
+            registry_client: Any = self.client._get_registry_client()  # type: ignore[no-untyped-call]
+            return int(registry_client.get_model_version_by_alias(name, alias).version)
+        except Exception as error:
+            if getattr(error, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise self._error(error, f"find {name}@{alias}") from None
 
     def delete_version(self, name: str, number: int) -> None:
         self._call(lambda: self.client.delete_prompt_version(name, str(number)), f"remove duplicate {name} version {number}")

@@ -19,7 +19,7 @@ from prompthooks.snapshot import CommittedPrompt
 from prompthooks.syncplan import REGISTER, SKIP, Key, Step
 
 if TYPE_CHECKING:
-    from prompthooks.registry import MlflowRegistry
+    from prompthooks.registry import MlflowRegistry, PromptMetadata, Registration, Rejected
 
 EMBEDDED_STORE: Final = ".prompthooks"
 EMBEDDED_DB: Final = "mlflow.db"
@@ -38,7 +38,7 @@ class Options(NamedTuple):
 
 class Outcome(NamedTuple):
     step: Step
-    result: str  # registered, skipped, conflict, would-register
+    result: str  # registered, skipped, conflict, rejected, would-register
     number: int | None
     detail: str
 
@@ -126,38 +126,76 @@ def _waves(steps: Sequence[Step]) -> list[list[Step]]:
     return waves
 
 
-def _register_all(
-    registry: MlflowRegistry, steps: Sequence[Step], existing_names: set[str], origins: dict[Key, Origin], jobs: int
-) -> dict[Key, int]:
-    numbers: dict[Key, int] = {}
-    total = sum(step.action == REGISTER for step in steps)
-    created = set(existing_names)
+class Progress(NamedTuple):
+    """What registering did so far, filled in as it goes, so an aborted run still reports it."""
 
-    def register(step: Step) -> tuple[Key, int]:
+    numbers: dict[Key, int]
+    rejected: dict[Key, Rejected]
+
+
+def _prepare(steps: Sequence[Step], origins: dict[Key, Origin], rejected: dict[Key, Rejected]) -> dict[Key, Registration]:
+    """Every registration built and validated before the first write; a refused one is that prompt's error."""
+    from prompthooks.registry import Rejected, registration
+
+    prepared: dict[Key, Registration] = {}
+    for step in steps:
+        if step.action == REGISTER:
+            key = (step.prompt.name, step.prompt.entry.version)
+            try:
+                prepared[key] = registration(step.prompt, origins[key].commit)
+            except Rejected as error:
+                rejected[key] = error
+    return prepared
+
+
+def _register_all(
+    registry: MlflowRegistry, steps: Sequence[Step], existing_names: set[str], origins: dict[Key, Origin], jobs: int, progress: Progress
+) -> None:
+    from prompthooks.registry import Rejected
+
+    prepared = _prepare(steps, origins, progress.rejected)
+    total = len(prepared)
+    created = set(existing_names)
+    refused_names: set[str] = set()
+
+    def register(step: Step) -> tuple[Key, int | Rejected]:
         prompt = step.prompt
         key = (prompt.name, prompt.entry.version)
+        if key not in prepared or prompt.name in refused_names:  # a later version waits for the refused one
+            return key, progress.rejected.get(key) or Rejected(f"not registered: an earlier version of {prompt.name} was refused", path=prompt.entry.path)
         origin = origins[key]
-        return key, registry.register(prompt, origin.commit, origin.message, name_exists=prompt.name in created)
+        try:
+            return key, registry.register(prompt, origin.commit, origin.message, name_exists=prompt.name in created, prepared=prepared[key])
+        except Rejected as error:
+            return key, error
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for wave in _waves(steps):
-            for key, number in pool.map(register, wave):
-                numbers[key] = number
+            for key, result in pool.map(register, wave):
+                if isinstance(result, Rejected):
+                    progress.rejected[key] = result
+                    refused_names.add(key[0])
+                    continue
+                progress.numbers[key] = result
                 created.add(key[0])
-                _progress(len(numbers), total, f"registered {key[0]} {key[1]}")
-    return numbers
+                _progress(len(progress.numbers), total, f"registered {key[0]} {key[1]}")
 
 
-def _outcomes(steps: Sequence[Step], registered: dict[Key, int], winners: dict[Key, int], dry_run: bool) -> list[Outcome]:
+def _outcomes(steps: Sequence[Step], progress: Progress, winners: dict[Key, int], dry_run: bool) -> list[Outcome]:
     outcomes = []
+    registered, rejected = progress.numbers, progress.rejected
     for step in steps:
         key = (step.prompt.name, step.prompt.entry.version)
-        if step.action == REGISTER and dry_run:
+        if step.action == REGISTER and key in rejected:
+            outcomes.append(Outcome(step, "rejected", None, rejected[key].message))
+        elif step.action == REGISTER and dry_run:
             outcomes.append(Outcome(step, "would-register", None, "not in the registry"))
         elif step.action == REGISTER and key in winners:
             outcomes.append(Outcome(step, "skipped", winners[key], f"registered concurrently as MLflow version {winners[key]}"))
-        elif step.action == REGISTER:
+        elif step.action == REGISTER and key in registered:
             outcomes.append(Outcome(step, "registered", registered[key], f"as MLflow version {registered[key]}"))
+        elif step.action == REGISTER:
+            continue  # the run stopped before this one
         elif step.action == SKIP:
             outcomes.append(Outcome(step, "skipped", step.number, step.detail))
         else:
@@ -165,8 +203,34 @@ def _outcomes(steps: Sequence[Step], registered: dict[Key, int], winners: dict[K
     return outcomes
 
 
+class MetadataChange(NamedTuple):
+    name: str
+    path: str
+    changed: list[str]
+    error: str | None  # the registry refused it
+
+
+def _update_metadata(registry: MlflowRegistry, prompts: Sequence[CommittedPrompt], current: dict[str, PromptMetadata]) -> list[MetadataChange]:
+    """Keep every existing prompt's description and prompt-level tags as the front matter at the synced commit says."""
+    from prompthooks.registry import Rejected, prompt_metadata
+
+    latest = {prompt.name: prompt for prompt in prompts}  # history is oldest first: the last one wins
+    changes: list[MetadataChange] = []
+    for name, prompt in sorted(latest.items()):
+        if name not in current:  # no version in the registry, or created by this run with its metadata
+            continue
+        try:
+            changed = registry.update_prompt_metadata(name, prompt.entry.path, current[name], prompt_metadata(prompt))
+        except Rejected as error:
+            changes.append(MetadataChange(name, prompt.entry.path, [], error.message))
+            continue
+        if changed:
+            changes.append(MetadataChange(name, prompt.entry.path, changed, None))
+    return changes
+
+
 def _summary(outcomes: Sequence[Outcome]) -> dict[str, int]:
-    counts = {"registered": 0, "would-register": 0, "skipped": 0, "conflict": 0}
+    counts = {"registered": 0, "would-register": 0, "skipped": 0, "conflict": 0, "rejected": 0}
     for outcome in outcomes:
         counts[outcome.result] = counts.get(outcome.result, 0) + 1
     return counts  # "error" only when a composed prompt could not be flattened: earlier documents keep their keys
@@ -183,7 +247,7 @@ def _markdown(outcomes: Sequence[Outcome], shown_uri: str, commit: str) -> str:
     return "\n".join(lines)
 
 
-def _report(outcomes: Sequence[Outcome], options: Options, shown_uri: str, commit: str) -> None:
+def _report(outcomes: Sequence[Outcome], options: Options, shown_uri: str, commit: str, metadata: Sequence[MetadataChange] = ()) -> None:
     counts = _summary(outcomes)
     if options.json:
         document = {
@@ -203,15 +267,26 @@ def _report(outcomes: Sequence[Outcome], options: Options, shown_uri: str, commi
                 for outcome in outcomes
             ],
             "summary": counts,
+            "prompt_metadata": [
+                {"name": change.name, "path": change.path, "changed": change.changed, "error": change.error} for change in metadata
+            ],
         }
         print(json.dumps(document, indent=2))
     else:
         for outcome in outcomes:
             prompt = outcome.step.prompt
             print(f"{outcome.result} {prompt.name} {prompt.entry.version} ({prompt.entry.path}): {outcome.detail}")
+        for change in metadata:
+            if change.error is not None:
+                print(f"rejected {change.name} ({change.path}): prompt-level metadata: {change.error}")
+            else:
+                print(f"updated {change.name} ({change.path}): {', '.join(change.changed)}")
         done = [f"{counts['registered']} registered"] if not options.dry_run else [f"{counts['would-register']} to register"]
         errors = f", {counts['error']} error(s)" if counts.get("error") else ""
-        print(f"prompthooks sync: {', '.join(done)}, {counts['skipped']} skipped, {counts['conflict']} conflict(s){errors} ({shown_uri}, commit {commit[:12]})")
+        print(
+            f"prompthooks sync: {', '.join(done)}, {counts['skipped']} skipped, {counts['conflict']} conflict(s), "
+            f"{counts['rejected']} rejected{errors} ({shown_uri}, commit {commit[:12]})"
+        )
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         with open(summary_path, "a", encoding="utf-8") as file:
@@ -296,16 +371,22 @@ def sync(root: str, options: Options) -> int:
     shown_uri = display_uri(uri)
     from prompthooks.registry import MlflowRegistry  # mlflow: only sync pays for its import
 
+    progress = Progress({}, {})
+    steps: list[Step] = []
+    metadata: list[MetadataChange] = []
     with _embedded_store_lock(root, uri, deadline):
         try:
             registry = MlflowRegistry(uri, redact, deadline)
             existing = registry.list_versions(prompt.name for prompt in prompts)
             steps = syncplan.plan(prompts, existing)
-            registered: dict[Key, int] = {}
             winners: dict[Key, int] = {}
-            if not options.dry_run:
+            if options.dry_run:
+                _prepare(steps, origins_for(steps), progress.rejected)  # what would be refused, without a write
+            else:
+                current_metadata = registry.prompt_metadata(prompt.name for prompt in prompts)
                 existing_names = {name for name, versions in existing.items() if versions}
-                registered = _register_all(registry, steps, existing_names, origins_for(steps), options.jobs)
+                _register_all(registry, steps, existing_names, origins_for(steps), options.jobs, progress)
+                registered = progress.numbers
                 if registered:
                     # MLflow has no conditional create: look again, and undo our version where a concurrent sync won.
                     after = registry.list_versions(name for name, _ in registered)
@@ -313,9 +394,15 @@ def sync(root: str, options: Options) -> int:
                     winners = syncplan.lost_races(registered, after, hashes)
                     for key in winners:
                         registry.delete_version(key[0], registered[key])
+                with_versions = existing_names | {name for name, _ in registered}
+                created = with_versions - set(current_metadata)  # created by this run, with their metadata
+                metadata = _update_metadata(registry, prompts, {name: current_metadata[name] for name in with_versions - created})
         except FatalError as error:
             error.message = redact(error.message)
+            if progress.numbers:  # say what was registered before the registry failed us
+                _report(_outcomes(steps, progress, {}, False), options, shown_uri, commit)
             raise
-    outcomes = _outcomes(steps, registered, winners, options.dry_run) + _unflattenable_outcomes(unflattenable)
-    _report(outcomes, options, shown_uri, commit)
-    return 1 if any(outcome.result in ("conflict", "error") for outcome in outcomes) else 0
+    outcomes = _outcomes(steps, progress, winners, options.dry_run) + _unflattenable_outcomes(unflattenable)
+    _report(outcomes, options, shown_uri, commit, metadata)
+    failed = any(outcome.result in ("conflict", "rejected", "error") for outcome in outcomes) or any(change.error for change in metadata)
+    return 1 if failed else 0

@@ -66,3 +66,20 @@ def test_consumed_bump_left_in_front_matter(locked: GitRepo, capsys: pytest.Capt
     code, lines = _check(capsys, locked)
     assert code == 1
     assert "prompts/a.md: front matter needs version 1.1.0 with its 'bump' consumed" in lines
+
+
+def test_a_bad_model_setting_fails_with_file_line_and_field(locked: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    locked.write("prompts/a.md", "---\nname: a\nmodel_config:\n  temperature: 0.2\n  max_tokens: 0\n---\nHello\n")
+    locked.write("prompts/c.prompty", "---\nname: C\nmodel:\n  parameters:\n    top_p: 2\n    response_format: json\n---\nsystem:\nHi\n")
+    locked.git("add", "-A")
+    before = locked.snapshot()
+    for command in ("check", "lock"):
+        code, out, err = run(capsys, command)
+        assert (code, out) == (1, "")
+        assert err.splitlines() == [
+            "prompts/a.md:5: model_config.max_tokens: must be greater than 0, not 0 (MLflow's model settings rules)",
+            "prompts/c.prompty:5: model.parameters.top_p: must be at most 1, not 2 (MLflow's model settings rules)",
+            "prompts/c.prompty:6: model.parameters.response_format: response_format must be a non-empty mapping "
+            "(a JSON schema such as {type: json_object}), not 'json' (MLflow's model settings rules)",
+        ]
+        assert locked.snapshot() == before  # nothing written

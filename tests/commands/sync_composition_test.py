@@ -122,7 +122,7 @@ def test_an_unfaithful_flattening_is_an_error_and_registers_nothing_wrong(tmp_pa
     assert result.returncode == 1
     assert f"error {prefix}_bad 1.0.0 (prompts/{prefix}_bad.jinja2): cannot be registered as a self-contained template" in result.stdout
     assert "renders differently" in result.stdout and "import" in result.stdout
-    assert "1 registered, 0 skipped, 0 conflict(s), 1 error(s)" in result.stdout
+    assert "1 registered, 0 skipped, 0 conflict(s), 0 rejected, 1 error(s)" in result.stdout
     assert versions(mlflow_server.uri, f"{prefix}_bad") == []
     assert len(versions(mlflow_server.uri, f"{prefix}_good")) == 1
     shown = subprocess.run([PROMPTHOOKS, "show", f"{prefix}_bad", "--flattened"], cwd=repo.root, capture_output=True, text=True)

@@ -9,12 +9,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow import MlflowClient
 
 from prompthooks.registry import IS_PROMPT_FILTER
-from tests.conftest import GitRepo, init_repo
+from tests.conftest import PROJECT_ROOT, GitRepo, init_repo
 from tests.mlflow_server import ADMIN_PASSWORD, ADMIN_USERNAME, MlflowServer, free_port
 
 PROMPTHOOKS = str(Path(sys.executable).with_name("prompthooks"))
@@ -155,8 +156,9 @@ def test_json_and_github_step_summary(tmp_path: Path, prefix: str, mlflow_server
     result = sync(repo, "--tracking-uri", mlflow_server.uri, "--json", env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert set(document) == {"tracking_uri", "commit", "dry_run", "prompts", "summary"}
-    assert document["summary"] == {"registered": 2, "would-register": 0, "skipped": 0, "conflict": 0}
+    assert set(document) == {"tracking_uri", "commit", "dry_run", "prompts", "summary", "prompt_metadata"}
+    assert document["summary"] == {"registered": 2, "would-register": 0, "skipped": 0, "conflict": 0, "rejected": 0}
+    assert document["prompt_metadata"] == []  # created with their description and tags: nothing to update
     assert [p["result"] for p in document["prompts"]] == ["registered", "registered"]
     assert set(document["prompts"][0]) == {"name", "version", "hash", "path", "result", "mlflow_version", "detail"}
     table = summary.read_text()
@@ -365,3 +367,132 @@ def test_a_reverted_prompt_is_a_new_version_with_the_old_content(tmp_path: Path,
     found = versions(mlflow_server.uri, f"{prefix}_0")
     assert [version["prompthooks_version"] for version in found] == ["1.0.0", "1.0.1", "1.0.2"]
     assert found[2]["prompthooks_hash"] == found[0]["prompthooks_hash"] != found[1]["prompthooks_hash"]
+
+
+SUPPORT = """{{#
+name: {name}
+description: Answers support questions from facts
+model: gpt-4o-mini
+temperature: 0.2
+tags:
+  team: support
+  surface: chat
+#}}
+{{% for fact in facts %}}- {{{{ fact }}}}
+{{% endfor %}}Answer {{{{ question }}}}.
+"""
+
+STORY = """---
+name: {name}
+model: googleai/gemini-1.5-pro
+config:
+  temperature: 0.9
+  maxOutputTokens: 256
+output:
+  format: json
+  schema:
+    type: object
+    properties:
+      title: {{type: string}}
+---
+Write a story about {{{{ topic }}}}.
+"""
+
+
+def _load(uri: str, name: str, version: int) -> Any:
+    import mlflow
+
+    mlflow.set_registry_uri(uri)
+    return mlflow.genai.load_prompt(f"prompts:/{name}/{version}")
+
+
+def test_what_lands_in_mlflow_is_what_an_mlflow_user_expects(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    import mlflow
+
+    repo = init_repo(tmp_path / "repo")
+    support, judge, story = f"{prefix}_support", f"{prefix}_judge", f"{prefix}_story"
+    repo.write("prompts/support.jinja2", SUPPORT.format(name=support))
+    repo.write(f"evals/{judge}.prompty", (PROJECT_ROOT / "prompts" / "intent_resolution.prompty").read_text())  # a published corpus file
+    repo.write("prompts/story.prompt", STORY.format(name=story))
+    lock_and_commit(repo, "add prompts")
+    first = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert first.returncode == 0, first.stderr
+
+    loaded = _load(mlflow_server.uri, support, 1)
+    assert loaded.model_config == {"model_name": "gpt-4o-mini", "temperature": 0.2}
+    assert json.loads(loaded.tags["prompthooks_variables"]) == ["facts", "question"]  # the lock's, not MLflow's .variables
+    assert loaded.format(facts=["a", "b"], question="why") == "- a\n- b\nAnswer why."  # Jinja drops the last newline
+
+    chat = _load(mlflow_server.uri, judge, 1)
+    assert not chat.is_text_prompt
+    assert chat.format(query="Reset my password?", response="Use Settings.") == [
+        {"role": "system", "content": 'You are an expert evaluator. Decide whether the RESPONSE resolves the intent of the QUERY.\n'
+         'Answer as JSON: {"score": <1-5>, "explanation": "<one sentence>"}.'},
+        {"role": "user", "content": "QUERY: Reset my password?\nRESPONSE: Use Settings."},
+    ]
+    assert chat.response_format == {"type": "json_object"}
+    assert chat.model_config == {"provider": "azure_openai", "temperature": 0.0, "max_tokens": 800}
+
+    dotprompt = _load(mlflow_server.uri, story, 1)
+    assert dotprompt.model_config == {"provider": "googleai", "model_name": "gemini-1.5-pro", "temperature": 0.9, "max_tokens": 256}
+    assert dotprompt.response_format == {"type": "object", "properties": {"title": {"type": "string"}}}
+
+    mlflow.set_registry_uri(mlflow_server.uri)
+    [found] = mlflow.genai.search_prompts(filter_string=f"tags.team = 'support' AND name = '{support}'")
+    assert (found.description, found.tags["surface"], found.tags["prompthooks_path"]) == ("Answers support questions from facts", "chat", "prompts/support.jinja2")
+
+    # The front matter changes its tags; someone edits a prompt tag in the UI; someone edits the chat version.
+    repo.write("prompts/support.jinja2", repo.read("prompts/support.jinja2").replace(b"team: support\n  surface: chat", b"team: care"))
+    lock_and_commit(repo, "support moves to care")
+    client = MlflowClient(tracking_uri=mlflow_server.uri)
+    client.set_prompt_tag(judge, "prompthooks_path", "somewhere/else.prompty")
+    messages = json.loads(client.get_prompt_version(judge, 1).tags.get("mlflow.prompt.text") or json.dumps(chat.template))
+    tampered = [{**messages[0], "content": "Always answer 5."}, messages[1]]
+    client.set_prompt_version_tag(judge, 1, "mlflow.prompt.text", json.dumps(tampered))
+    second = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert second.returncode == 1, second.stderr
+    assert f"registered {support} 1.0.1 (prompts/support.jinja2): as MLflow version 2" in second.stdout
+    assert f"updated {support} (prompts/support.jinja2): tag team, tag surface removed" in second.stdout
+    assert f"updated {judge} (evals/{judge}.prompty): tag prompthooks_path" in second.stdout
+    assert f"conflict {judge} 1.0.0 (evals/{judge}.prompty): MLflow version 1 was modified in the registry" in second.stdout
+    assert mlflow.genai.search_prompts(filter_string=f"tags.team = 'support' AND name = '{support}'") == []
+    [moved] = mlflow.genai.search_prompts(filter_string=f"tags.team = 'care' AND name = '{support}'")
+    assert "surface" not in moved.tags
+    assert client.get_prompt(judge).tags["prompthooks_path"] == f"evals/{judge}.prompty"
+
+
+def test_a_version_the_server_refuses_is_that_prompts_error(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = init_repo(tmp_path / "repo")
+    for i in range(3):
+        repo.write(f"prompts/p{i}.md", _prompt(f"{prefix}_{i}", f"Prompt {i} for {{{{ person }}}}."))
+    # A tag key MLflow's server refuses ('@'), a rule the hook does not check.
+    repo.write("prompts/p1.md", repo.read("prompts/p1.md").replace(b"owner: tests", b"reviewed@by: tests"))
+    lock_and_commit(repo, "add prompts")
+    first = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert first.returncode == 1, first.stderr
+    assert f"registered {prefix}_0 1.0.0" in first.stdout and f"registered {prefix}_2 1.0.0" in first.stdout
+    rejected = next(line for line in first.stdout.splitlines() if line.startswith("rejected"))
+    assert rejected.startswith(f"rejected {prefix}_1 1.0.0 (prompts/p1.md): {mlflow_server.uri} refused to register {prefix}_1 1.0.0: ")
+    assert "reviewed@by" in rejected
+    assert "unreachable" not in first.stdout + first.stderr
+    assert first.stdout.splitlines()[-1].startswith("prompthooks sync: 2 registered, 0 skipped, 0 conflict(s), 1 rejected")
+    client = MlflowClient(tracking_uri=mlflow_server.uri)
+    assert client.get_prompt(f"{prefix}_1") is None  # no prompt name without a version
+    assert versions(mlflow_server.uri, f"{prefix}_1") == []
+
+    repo.write("prompts/p1.md", repo.read("prompts/p1.md").replace(b"reviewed@by", b"reviewed_by"))
+    lock_and_commit(repo, "fix the tag key")
+    rerun = sync(repo, "--tracking-uri", mlflow_server.uri)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout.splitlines()[-1].startswith("prompthooks sync: 1 registered, 2 skipped, 0 conflict(s), 0 rejected")
+    assert [v["prompthooks_version"] for v in versions(mlflow_server.uri, f"{prefix}_1")] == ["1.0.1"]
+    assert client.get_prompt(f"{prefix}_1").description == f"Test prompt {prefix}_1"
+
+
+def test_a_bad_model_setting_is_refused_before_any_request(tmp_path: Path, prefix: str) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=2)
+    repo.write("prompts/p1.md", repo.read("prompts/p1.md").replace(b"max_tokens: 64", b"max_tokens: 0"))
+    repo.commit("bypass the hook")
+    result = sync(repo, "--tracking-uri", f"http://127.0.0.1:{free_port()}")  # no server: nothing may be sent
+    assert result.returncode == 1
+    assert result.stderr.startswith("prompts/p1.md:7: model_config.max_tokens: must be greater than 0, not 0")
