@@ -29,6 +29,7 @@ class Config(NamedTuple):
     initial_version: str = "1.0.0"
     default_bump: str = "patch"
     name_from: str = "filename"
+    deployments_experiment: str = "llmops-prompts"  # the MLflow experiment holding deployment records
 
 
 DEFAULT: Final = Config()
@@ -63,6 +64,7 @@ def from_table(table: dict[str, object]) -> Config:
         initial_version=_string(table, "initial_version", DEFAULT.initial_version),
         default_bump=_string(table, "default_bump", DEFAULT.default_bump, versioning.BUMP_NAMES),
         name_from=_string(table, "name_from", DEFAULT.name_from, NAME_FROM_CHOICES),
+        deployments_experiment=_string(table, "deployments_experiment", DEFAULT.deployments_experiment),
     )
     try:
         versioning.parse_version(config.initial_version)

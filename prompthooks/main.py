@@ -100,6 +100,25 @@ def _install(args: argparse.Namespace) -> int:
     return install(git.find_checkout().root)
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.deploy import Options, deploy
+
+    options = Options(
+        args.environment, args.tracking_uri, args.ref, args.dry_run, args.json, args.timeout, args.jobs,
+        args.variant, args.weight, args.promote, args.end_split,
+    )
+    return deploy(git.find_checkout().root, options)
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.deploy import RollbackOptions, rollback
+
+    options = RollbackOptions(args.environment, args.tracking_uri, args.to, args.ref, tuple(args.prompts), args.dry_run, args.json, args.timeout, args.jobs)
+    return rollback(git.find_checkout().root, options)
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Help wrapped at a fixed width: sizing it to the terminal imports shutil (and its compression
     modules) each time a parser is built, on every hook run, for help that is rarely printed."""
@@ -212,6 +231,53 @@ def _add_show(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     show.set_defaults(run=_show)
 
 
+def _registry_options(command: argparse.ArgumentParser, timeout: float = 600.0) -> None:
+    command.add_argument("--tracking-uri", metavar="URI", help="default: $MLFLOW_TRACKING_URI, else a sqlite store in .prompthooks/")
+    command.add_argument("--timeout", type=float, default=timeout, metavar="SECONDS", help=f"overall deadline (default: {timeout:g})")
+    command.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
+
+
+def _add_deploy(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    deploy = commands.add_parser(
+        "deploy",
+        help="point environment ENV (an MLflow alias) at the versions locked at --ref, and record the deployment",
+        description="Register what the registry lacks at --ref (as sync does), point alias ENV of every locked prompt at its "
+        "version, remove ENV from prompts no longer locked, and record the deployment. Deploying the same ref twice moves "
+        "nothing. With --variant/--weight: an A/B split; --promote and --end-split finish it. Exit codes: 0 deployed, "
+        "1 conflict or an alias moved by another run meanwhile, 2 usage (an invalid ENV), 4 registry unreachable, 5 not authorized.",
+    )
+    deploy.add_argument("environment", metavar="ENV")
+    deploy.add_argument("--ref", default="HEAD", help="the git revision to deploy (default: HEAD)")
+    deploy.add_argument("--dry-run", action="store_true", help="print what would move; change nothing")
+    deploy.add_argument("--jobs", type=int, default=4, help="registry requests in parallel (default: 4)")
+    split = deploy.add_mutually_exclusive_group()
+    split.add_argument("--variant", metavar="NAME", help="A/B split: point alias ENV-NAME at --ref's versions of the prompts that differ from ENV's")
+    split.add_argument("--promote", metavar="NAME", help="make variant NAME ENV's version and end its split")
+    split.add_argument("--end-split", action="store_true", help="drop ENV's splits: remove the variant aliases and split tags")
+    deploy.add_argument("--weight", type=int, metavar="PERCENT", help="with --variant: the variant's share of traffic (1-99)")
+    _registry_options(deploy)
+    deploy.set_defaults(run=_deploy)
+
+
+def _add_rollback(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    rollback = commands.add_parser(
+        "rollback",
+        help="return ENV to the previous deployment's versions (or --to DEPLOYMENT, or --ref REF)",
+        description="Return environment ENV to the versions of its previous deployment, a named one (--to, an id or a prefix "
+        "from `prompthooks deployments`), or a git ref; all prompts, or only those named. Reads deployment records, not git "
+        "history. Recorded as a deployment with reason rollback.",
+    )
+    rollback.add_argument("environment", metavar="ENV")
+    rollback.add_argument("prompts", nargs="*", metavar="PROMPT")
+    target = rollback.add_mutually_exclusive_group()
+    target.add_argument("--to", metavar="DEPLOYMENT", help="the deployment to return to (default: the one before the latest)")
+    target.add_argument("--ref", metavar="REF", help="return to the versions locked at this git revision")
+    rollback.add_argument("--dry-run", action="store_true", help="print what would move; change nothing")
+    rollback.add_argument("--jobs", type=int, default=4, help="registry requests in parallel (default: 4)")
+    _registry_options(rollback)
+    rollback.set_defaults(run=_rollback)
+
+
 SUBCOMMANDS: Final = {
     "lock": _add_lock,
     "check": _add_check,
@@ -221,6 +287,8 @@ SUBCOMMANDS: Final = {
     "show": _add_show,
     "merge-lock": _add_merge_lock,
     "install": _add_install,
+    "deploy": _add_deploy,
+    "rollback": _add_rollback,
 }
 
 

@@ -212,6 +212,36 @@ def _history(root: str, ref: str) -> tuple[str, list[CommittedPrompt], Callable[
     return head, prompts, lambda steps: found
 
 
+def register_missing(
+    registry: MlflowRegistry,
+    prompts: Sequence[CommittedPrompt],
+    origins_for: Callable[[list[Step]], dict[Key, Origin]],
+    jobs: int,
+    dry_run: bool,
+) -> list[Outcome]:
+    """Register every version of ``prompts`` the registry lacks, exactly once: sync's work, which deploy shares."""
+    existing = registry.list_versions(prompt.name for prompt in prompts)
+    steps = syncplan.plan(prompts, existing)
+    registered: dict[Key, int] = {}
+    winners: dict[Key, int] = {}
+    if not dry_run:
+        existing_names = {name for name, versions in existing.items() if versions}
+        registered = _register_all(registry, steps, existing_names, origins_for(steps), jobs)
+        if registered:
+            # MLflow has no conditional create: look again, and undo our version where a concurrent sync won.
+            after = registry.list_versions(name for name, _ in registered)
+            hashes = {(step.prompt.name, step.prompt.entry.version): step.prompt.entry.hash for step in steps}
+            winners = syncplan.lost_races(registered, after, hashes)
+            for key in winners:
+                registry.delete_version(key[0], registered[key])
+    return _outcomes(steps, registered, winners, dry_run)
+
+
+def read_ref(root: str, ref: str) -> tuple[str, list[CommittedPrompt], Callable[[list[Step]], dict[Key, Origin]]]:
+    """The verified lock at ``ref``: its commit, its prompts, and where each version to register comes from."""
+    return _current(root, ref)
+
+
 def sync(root: str, options: Options) -> int:
     deadline = time.monotonic() + options.timeout
     commit, prompts, origins_for = (_history if options.backfill else _current)(root, options.ref)
@@ -222,23 +252,9 @@ def sync(root: str, options: Options) -> int:
 
     try:
         registry = MlflowRegistry(uri, redact, deadline)
-        existing = registry.list_versions(prompt.name for prompt in prompts)
-        steps = syncplan.plan(prompts, existing)
-        registered: dict[Key, int] = {}
-        winners: dict[Key, int] = {}
-        if not options.dry_run:
-            existing_names = {name for name, versions in existing.items() if versions}
-            registered = _register_all(registry, steps, existing_names, origins_for(steps), options.jobs)
-            if registered:
-                # MLflow has no conditional create: look again, and undo our version where a concurrent sync won.
-                after = registry.list_versions(name for name, _ in registered)
-                hashes = {(step.prompt.name, step.prompt.entry.version): step.prompt.entry.hash for step in steps}
-                winners = syncplan.lost_races(registered, after, hashes)
-                for key in winners:
-                    registry.delete_version(key[0], registered[key])
+        outcomes = register_missing(registry, prompts, origins_for, options.jobs, options.dry_run)
     except FatalError as error:
         error.message = redact(error.message)
         raise
-    outcomes = _outcomes(steps, registered, winners, options.dry_run)
     _report(outcomes, options, shown_uri, commit)
     return 1 if any(outcome.result == "conflict" for outcome in outcomes) else 0
