@@ -119,6 +119,20 @@ def _rollback(args: argparse.Namespace) -> int:
     return rollback(git.find_checkout().root, options)
 
 
+def _status(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.status import status
+
+    return status(git.find_checkout().root, args.environments, args.tracking_uri, args.timeout, args.json)
+
+
+def _deployments(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.status import deployments
+
+    return deployments(git.find_checkout().root, args.environment, args.tracking_uri, args.timeout, args.json)
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Help wrapped at a fixed width: sizing it to the terminal imports shutil (and its compression
     modules) each time a parser is built, on every hook run, for help that is rarely printed."""
@@ -278,6 +292,30 @@ def _add_rollback(commands: argparse._SubParsersAction[_ArgumentParser]) -> None
     rollback.set_defaults(run=_rollback)
 
 
+def _add_status(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    status = commands.add_parser(
+        "status",
+        help="what each environment serves beside HEAD's lock, and drift (exit 1)",
+        description="Per prompt, the version each environment serves beside the version locked at HEAD, and drift: an alias "
+        "moved outside prompthooks, an alias on a version no deployment record knows, a served version whose registry text "
+        "no longer hashes to its tag, a split naming a missing alias. Exit 1 on drift. Default: every environment with records.",
+    )
+    status.add_argument("environments", nargs="*", metavar="ENV")
+    _registry_options(status, timeout=120.0)
+    status.set_defaults(run=_status)
+
+
+def _add_deployments(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    deployments = commands.add_parser(
+        "deployments",
+        help="the deployment history of ENV, newest first",
+        description="Every recorded deployment of ENV, newest first: when, commit, ref, CI run, reason, what moved.",
+    )
+    deployments.add_argument("environment", metavar="ENV")
+    _registry_options(deployments, timeout=120.0)
+    deployments.set_defaults(run=_deployments)
+
+
 SUBCOMMANDS: Final = {
     "lock": _add_lock,
     "check": _add_check,
@@ -289,6 +327,8 @@ SUBCOMMANDS: Final = {
     "install": _add_install,
     "deploy": _add_deploy,
     "rollback": _add_rollback,
+    "status": _add_status,
+    "deployments": _add_deployments,
 }
 
 
