@@ -133,6 +133,16 @@ def _deployments(args: argparse.Namespace) -> int:
     return deployments(git.find_checkout().root, args.environment, args.tracking_uri, args.timeout, args.json)
 
 
+def _export(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.export import export
+
+    return export(
+        git.find_checkout().root, ref=args.ref, environment=args.env, output=args.format, prompt=args.prompt, name=args.name,
+        path=args.output, tracking_uri=args.tracking_uri, timeout=args.timeout,
+    )
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Help wrapped at a fixed width: sizing it to the terminal imports shutil (and its compression
     modules) each time a parser is built, on every hook run, for help that is rarely printed."""
@@ -316,6 +326,25 @@ def _add_deployments(commands: argparse._SubParsersAction[_ArgumentParser]) -> N
     deployments.set_defaults(run=_deployments)
 
 
+def _add_export(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    export = commands.add_parser(
+        "export",
+        help="deploy manifest of prompt versions: env, dotenv, json or a Kubernetes ConfigMap",
+        description="Print PROMPT_<NAME>_VERSION, PROMPT_<NAME>_HASH and PROMPTS_GIT_SHA (plus PROMPT_VERSION with --prompt) "
+        "for the lock at --ref (git only, no registry), or for what environment --env serves (its aliases in the registry).",
+    )
+    source = export.add_mutually_exclusive_group()
+    source.add_argument("--ref", help="the git revision whose lock to export (default: HEAD)")
+    source.add_argument("--env", metavar="ENV", help="export what this environment serves, read from the registry")
+    export.add_argument("--format", choices=("env", "dotenv", "json", "k8s"), required=True)
+    export.add_argument("--prompt", metavar="NAME", help="one prompt only, with PROMPT_VERSION")
+    export.add_argument("--name", default="prompts", help="the ConfigMap's metadata.name (default: prompts)")
+    export.add_argument("-o", "--output", metavar="PATH", help="write here (only when the bytes change) instead of stdout")
+    export.add_argument("--tracking-uri", metavar="URI", help="with --env: default $MLFLOW_TRACKING_URI")
+    export.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="with --env: overall deadline (default: 120)")
+    export.set_defaults(run=_export)
+
+
 SUBCOMMANDS: Final = {
     "lock": _add_lock,
     "check": _add_check,
@@ -329,6 +358,7 @@ SUBCOMMANDS: Final = {
     "rollback": _add_rollback,
     "status": _add_status,
     "deployments": _add_deployments,
+    "export": _add_export,
 }
 
 
