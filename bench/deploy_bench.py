@@ -47,7 +47,7 @@ def main() -> int:
         root = Path(temp)
         for size in args.sizes:
             repo = build(root, size)
-            server = MlflowServer(root / f"server-{size}", workers=args.workers).start()
+            server = MlflowServer(root / f"server-{size}", workers=args.workers).start(timeout=600)
             proxy = CountingProxy(server.port)
             try:
                 common = ["--tracking-uri", proxy.uri, "--jobs", str(args.jobs)]

@@ -278,3 +278,16 @@ def test_a_split_serves_the_candidate_beside_the_environment_until_promoted(tmp_
     assert served(mlflow_server.uri, f"{prefix}_1", environment)[0] == "1.0.0"
     assert f"prompthooks_split_{environment}" not in client.get_prompt(f"{prefix}_1").tags
     assert run(repo, "status", environment, "--tracking-uri", mlflow_server.uri).returncode == 0
+
+
+def test_wrong_credentials_exit_5_and_stay_secret(tmp_path: Path, prefix: str) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=1)
+    server = MlflowServer(tmp_path / "auth-server", app_name="basic-auth").start()
+    try:
+        wrong = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "wrong-pw-S3CRET"}
+        for command in (["deploy", "production"], ["status", "production"], ["export", "--env", "production", "--format", "env"]):
+            result = run(repo, *command, "--tracking-uri", server.uri, env=wrong)
+            assert result.returncode == 5, (command, result.stderr)
+            assert "not authorized" in result.stderr and "S3CRET" not in result.stdout + result.stderr
+    finally:
+        server.stop()
