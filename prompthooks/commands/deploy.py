@@ -67,6 +67,15 @@ class Session(NamedTuple):
     redact: Redactor
     shown_uri: str
     experiment: str
+    found: dict[str, str]  # the experiment's id, once looked up
+
+    def experiment_id(self, create: bool) -> str | None:
+        if "experiment" not in self.found:
+            found = self.registry.experiment_id(self.experiment, create)
+            if found is None:
+                return None
+            self.found["experiment"] = found
+        return self.found["experiment"]
 
 
 class Plan(NamedTuple):
@@ -96,12 +105,12 @@ def connect(root: str, tracking_uri: str | None, timeout: float) -> Session:
     except FatalError as error:
         error.message = redact(error.message)
         raise
-    return Session(registry, redact, display_uri(uri), config.load(root).deployments_experiment)
+    return Session(registry, redact, display_uri(uri), config.load(root).deployments_experiment, {})
 
 
 def records(session: Session, environment: str, limit: int | None = None) -> list[Deployment]:
     """The environment's deployment records, newest first."""
-    experiment_id = session.registry.experiment_id(session.experiment, create=False)
+    experiment_id = session.experiment_id(create=False)
     if experiment_id is None:
         return []
     found = session.registry.search_records(experiment_id, deployrecord.environment_filter(environment), limit)
@@ -131,7 +140,7 @@ def _parallel(jobs: int, action: Callable[[Move], None], moves: Sequence[Move]) 
 def execute(session: Session, plan: Plan, jobs: int) -> tuple[Deployment, list[Move]]:
     """Record, move, re-read, finalize: returns the record and the aliases overwritten meanwhile."""
     registry = session.registry
-    experiment_id = registry.experiment_id(session.experiment, create=True)
+    experiment_id = session.experiment_id(create=True)
     assert experiment_id is not None
     deployment = plan.deployment
     record_id = registry.create_record(experiment_id, deployrecord.model_name(deployment), deployrecord.to_tags(deployment), deployrecord.MODEL_TYPE)

@@ -93,9 +93,16 @@ def test_deploy_serves_the_locked_versions_and_a_second_deploy_moves_nothing(tmp
     assert json.loads(record.tags["prompthooks_prompts_1"]) == {f"{prefix}_{i}": ["1.0.0", 1] for i in range(3)}
     assert "prompthooks_previous" not in record.tags
 
-    second = deploy(repo, mlflow_server.uri, env_name)
+    proxy = CountingProxy(mlflow_server.port)
+    try:
+        second = deploy(repo, proxy.uri, env_name)
+        requests = proxy.take()
+    finally:
+        proxy.close()
     assert second.returncode == 0, second.stderr
     assert "0 alias(es) moved, 3 unchanged" in second.stdout
+    # Versions, the experiment, the latest records, the aliases: one request each (per hundred prompts).
+    assert requests <= 4, requests
     assert len(records(mlflow_server.uri, env_name)) == 1  # nothing moved, nothing recorded
 
     edit(repo, 1, "number one, politely.")
