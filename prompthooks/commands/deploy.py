@@ -400,6 +400,16 @@ def rollback(root: str, options: RollbackOptions) -> int:
 
         def by_ref() -> tuple[Plan, dict[str, dict[int, str]], dict[str, object]]:
             plan, known, extra = _deploy_plan(session, root, ref, environment, options.jobs, options.dry_run, deployrecord.ROLLBACK)
+            if not options.prompts:
+                return plan, known, extra
+            latest, _ = recent(session, environment)
+            serving = dict(latest.prompts) if latest is not None else {}
+            for name in options.prompts:  # the record says what the whole environment serves afterwards
+                if name in plan.deployment.prompts:
+                    serving[name] = plan.deployment.prompts[name]
+                else:
+                    serving.pop(name, None)
+            plan = plan._replace(deployment=plan.deployment._replace(prompts=dict(sorted(serving.items()))))
             return _only(plan, options.prompts, environment), known, extra
 
         return _run(session, by_ref, options.dry_run, options.json, options.jobs)
