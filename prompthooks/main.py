@@ -379,7 +379,13 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
-    args = _parser(arguments).parse_args(arguments)
+    parser = _parser(arguments)
+    args, extra = parser.parse_known_args(arguments)
+    if extra:
+        # argparse cannot take positionals after options (`rollback production --to ID assistant`): rollback's PROMPTs may follow them.
+        if getattr(args, "prompts", None) is None or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.prompts = [*args.prompts, *extra]
     try:
         result: int = args.run(args)
         return result
