@@ -38,6 +38,7 @@ class Config(NamedTuple):
     search_path: tuple[str, ...] = (".", "/")
     fragments: tuple[str, ...] = ("_*",)  # Jinja files that only exist to be included: locked, never registered
     allow_unresolved: bool = False  # a dynamic or missing template name: an error unless true
+    deployments_experiment: str = "llmops-prompts"  # the MLflow experiment holding deployment records
 
 
 DEFAULT: Final = Config()
@@ -90,6 +91,7 @@ def from_table(table: dict[str, object]) -> Config:
         search_path=_string_list(table, "search_path", DEFAULT.search_path),
         fragments=_string_list(table, "fragments", DEFAULT.fragments),
         allow_unresolved=_boolean(table, "allow_unresolved", DEFAULT.allow_unresolved),
+        deployments_experiment=_string(table, "deployments_experiment", DEFAULT.deployments_experiment),
     )
     try:
         versioning.parse_version(config.initial_version)

@@ -128,6 +128,49 @@ def _install(args: argparse.Namespace) -> int:
     return install(git.find_checkout().root)
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.deploy import Options, deploy
+
+    options = Options(
+        args.environment, args.tracking_uri, args.ref, args.dry_run, args.json, args.timeout, args.jobs,
+        args.variant, args.weight, args.promote, args.end_split,
+    )
+    return deploy(git.find_checkout().root, options)
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.deploy import RollbackOptions, rollback
+
+    options = RollbackOptions(args.environment, args.tracking_uri, args.to, args.ref, tuple(args.prompts), args.dry_run, args.json, args.timeout, args.jobs)
+    return rollback(git.find_checkout().root, options)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.status import status
+
+    return status(git.find_checkout().root, args.environments, args.tracking_uri, args.timeout, args.json)
+
+
+def _deployments(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.status import deployments
+
+    return deployments(git.find_checkout().root, args.environment, args.tracking_uri, args.timeout, args.json)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.export import export
+
+    return export(
+        git.find_checkout().root, ref=args.ref, environment=args.env, output=args.format, prompt=args.prompt, name=args.name,
+        path=args.output, tracking_uri=args.tracking_uri, timeout=args.timeout,
+    )
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Help wrapped at a fixed width: sizing it to the terminal imports shutil (and its compression
     modules) each time a parser is built, on every hook run, for help that is rarely printed."""
@@ -264,6 +307,96 @@ def _add_uri(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     uri.set_defaults(run=_uri)
 
 
+def _registry_options(command: argparse.ArgumentParser, timeout: float = 600.0) -> None:
+    command.add_argument("--tracking-uri", metavar="URI", help="default: $MLFLOW_TRACKING_URI, else a sqlite store in .prompthooks/")
+    command.add_argument("--timeout", type=float, default=timeout, metavar="SECONDS", help=f"overall deadline (default: {timeout:g})")
+    command.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
+
+
+def _add_deploy(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    deploy = commands.add_parser(
+        "deploy",
+        help="point environment ENV (an MLflow alias) at the versions locked at --ref, and record the deployment",
+        description="Register what the registry lacks at --ref (as sync does), point alias ENV of every locked prompt at its "
+        "version, remove ENV from prompts no longer locked, and record the deployment. Deploying the same ref twice moves "
+        "nothing. With --variant/--weight: an A/B split; --promote and --end-split finish it. Exit codes: 0 deployed, "
+        "1 conflict or an alias moved by another run meanwhile, 2 usage (an invalid ENV), 4 registry unreachable, 5 not authorized.",
+    )
+    deploy.add_argument("environment", metavar="ENV")
+    deploy.add_argument("--ref", default="HEAD", help="the git revision to deploy (default: HEAD)")
+    deploy.add_argument("--dry-run", action="store_true", help="print what would move; change nothing")
+    deploy.add_argument("--jobs", type=int, default=4, help="registry requests in parallel (default: 4)")
+    split = deploy.add_mutually_exclusive_group()
+    split.add_argument("--variant", metavar="NAME", help="A/B split: point alias ENV-NAME at --ref's versions of the prompts that differ from ENV's")
+    split.add_argument("--promote", metavar="NAME", help="make variant NAME ENV's version and end its split")
+    split.add_argument("--end-split", action="store_true", help="drop ENV's splits: remove the variant aliases and split tags")
+    deploy.add_argument("--weight", type=int, metavar="PERCENT", help="with --variant: the variant's share of traffic (1-99)")
+    _registry_options(deploy)
+    deploy.set_defaults(run=_deploy)
+
+
+def _add_rollback(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    rollback = commands.add_parser(
+        "rollback",
+        help="return ENV to the previous deployment's versions (or --to DEPLOYMENT, or --ref REF)",
+        description="Return environment ENV to the versions of its previous deployment, a named one (--to, an id or a prefix "
+        "from `prompthooks deployments`), or a git ref; all prompts, or only those named. Reads deployment records, not git "
+        "history. Recorded as a deployment with reason rollback.",
+    )
+    rollback.add_argument("environment", metavar="ENV")
+    rollback.add_argument("prompts", nargs="*", metavar="PROMPT")
+    target = rollback.add_mutually_exclusive_group()
+    target.add_argument("--to", metavar="DEPLOYMENT", help="the deployment to return to (default: the one before the latest)")
+    target.add_argument("--ref", metavar="REF", help="return to the versions locked at this git revision")
+    rollback.add_argument("--dry-run", action="store_true", help="print what would move; change nothing")
+    rollback.add_argument("--jobs", type=int, default=4, help="registry requests in parallel (default: 4)")
+    _registry_options(rollback)
+    rollback.set_defaults(run=_rollback)
+
+
+def _add_status(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    status = commands.add_parser(
+        "status",
+        help="what each environment serves beside HEAD's lock, and drift (exit 1)",
+        description="Per prompt, the version each environment serves beside the version locked at HEAD, and drift: an alias "
+        "moved outside prompthooks, an alias on a version no deployment record knows, a served version whose registry text "
+        "no longer hashes to its tag, a split naming a missing alias. Exit 1 on drift. Default: every environment with records.",
+    )
+    status.add_argument("environments", nargs="*", metavar="ENV")
+    _registry_options(status, timeout=120.0)
+    status.set_defaults(run=_status)
+
+
+def _add_deployments(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    deployments = commands.add_parser(
+        "deployments",
+        help="the deployment history of ENV, newest first",
+        description="Every recorded deployment of ENV, newest first: when, commit, ref, CI run, reason, what moved.",
+    )
+    deployments.add_argument("environment", metavar="ENV")
+    _registry_options(deployments, timeout=120.0)
+    deployments.set_defaults(run=_deployments)
+
+
+def _add_export(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    export = commands.add_parser(
+        "export",
+        help="deploy manifest of prompt versions: env, dotenv, json or a Kubernetes ConfigMap",
+        description="Print PROMPT_<NAME>_VERSION, PROMPT_<NAME>_HASH and PROMPTS_GIT_SHA (plus PROMPT_VERSION with --prompt) "
+        "for the lock at --ref (git only, no registry), or for what environment --env serves (its aliases in the registry).",
+    )
+    source = export.add_mutually_exclusive_group()
+    source.add_argument("--ref", help="the git revision whose lock to export (default: HEAD)")
+    source.add_argument("--env", metavar="ENV", help="export what this environment serves, read from the registry")
+    export.add_argument("--format", choices=("env", "dotenv", "json", "k8s"), required=True)
+    export.add_argument("--prompt", metavar="NAME", help="one prompt only, with PROMPT_VERSION")
+    export.add_argument("--name", default="prompts", help="the ConfigMap's metadata.name (default: prompts)")
+    export.add_argument("-o", "--output", metavar="PATH", help="write here (only when the bytes change) instead of stdout")
+    export.add_argument("--tracking-uri", metavar="URI", help="with --env: default $MLFLOW_TRACKING_URI")
+    export.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="with --env: overall deadline (default: 120)")
+    export.set_defaults(run=_export)
+
+
 SUBCOMMANDS: Final = {
     "lock": _add_lock,
     "check": _add_check,
@@ -274,6 +407,11 @@ SUBCOMMANDS: Final = {
     "uri": _add_uri,
     "merge-lock": _add_merge_lock,
     "install": _add_install,
+    "deploy": _add_deploy,
+    "rollback": _add_rollback,
+    "status": _add_status,
+    "deployments": _add_deployments,
+    "export": _add_export,
 }
 
 
@@ -294,7 +432,13 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
-    args = _parser(arguments).parse_args(arguments)
+    parser = _parser(arguments)
+    args, extra = parser.parse_known_args(arguments)
+    if extra:
+        # argparse cannot take positionals after options (`rollback production --to ID assistant`): rollback's PROMPTs may follow them.
+        if getattr(args, "prompts", None) is None or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.prompts = [*args.prompts, *extra]
     try:
         result: int = args.run(args)
         return result

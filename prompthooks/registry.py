@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
@@ -234,8 +235,10 @@ class MlflowRegistry:
         message = self.redact(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
         code = getattr(error, "error_code", "")
         lowered = message.lower()
-        if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") or any(
-            marker in lowered for marker in ("401", "403", "unauthorized", "permission denied", "not authorized")
+        # A status code, not the digits of a port (127.0.0.1:44015) or of a request id.
+        status_code = re.search(r"(?<![\d.:])40[13](?![\d.])", lowered)
+        if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") or status_code or any(
+            marker in lowered for marker in ("unauthorized", "permission denied", "not authorized")
         ):
             return RegistryError(
                 f"not authorized to {action} at {self.shown_uri}: check MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD "
@@ -401,3 +404,120 @@ class MlflowRegistry:
 
     def delete_version(self, name: str, number: int) -> None:
         self._call(lambda: self.client.delete_prompt_version(name, str(number)), f"remove duplicate {name} version {number}")
+
+    # --- deploy: aliases, prompt-level tags and deployment records ---------------------------------
+
+    def _models(self) -> Any:
+        """The registry store: MlflowClient's own prompt search drops aliases, its alias setter checks twice first."""
+        return self.client._get_registry_client().store  # type: ignore[no-untyped-call]
+
+    def prompt_states(self, names: Iterable[str]) -> dict[str, PromptState]:
+        """Aliases and prompt-level tags of these prompts (absent: no such prompt), in one search per hundred names."""
+        wanted = sorted(set(names))
+        found: dict[str, PromptState] = {}
+        for start in range(0, len(wanted), NAMES_PER_SEARCH):
+            quoted = ", ".join(f"'{name}'" for name in wanted[start : start + NAMES_PER_SEARCH])
+            found.update(self._search_prompts(f"name IN ({quoted}) AND {IS_PROMPT_MODEL_FILTER}", "read prompt aliases"))
+        return found
+
+    def prompts_tagged(self, key: str) -> dict[str, PromptState]:
+        """Every prompt carrying the prompt-level tag ``key``."""
+        return self._search_prompts(f"tags.`{key}` LIKE '%' AND {IS_PROMPT_MODEL_FILTER}", f"find prompts tagged {key}")
+
+    def _search_prompts(self, filter_string: str, action: str) -> dict[str, PromptState]:
+        found: dict[str, PromptState] = {}
+        page_token = None
+        while True:
+            search = functools.partial(self._models().search_registered_models, filter_string, NAMES_PER_SEARCH, None, page_token)
+            page = self._call(search, action)
+            for model in page:
+                aliases = {alias: int(number) for alias, number in dict(model.aliases or {}).items()}
+                found[model.name] = PromptState(model.name, aliases, dict(model.tags or {}))
+            page_token = page.token
+            if not page_token:
+                return found
+
+    def set_alias(self, name: str, alias: str, number: int) -> None:
+        """Point ``alias`` at a version: one request, which the server applies as one upsert."""
+        self._call(lambda: self._models().set_registered_model_alias(name, alias, number), f"point {name}@{alias} at version {number}")
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self._call(lambda: self._models().delete_registered_model_alias(name, alias), f"remove {name}@{alias}")
+
+    def set_prompt_tag(self, name: str, key: str, value: str) -> None:
+        self._call(lambda: self.client.set_prompt_tag(name, key, value), f"tag {name} with {key}")
+
+    def delete_prompt_tag(self, name: str, key: str) -> None:
+        self._call(lambda: self.client.delete_prompt_tag(name, key), f"remove tag {key} from {name}")
+
+    def experiment_id(self, name: str, create: bool) -> str | None:
+        """The id of the experiment holding deployment records (created when asked)."""
+        found = self._call(lambda: self.client.get_experiment_by_name(name), f"find experiment {name}")
+        if found is not None:
+            return str(found.experiment_id)
+        if not create:
+            return None
+        try:
+            return str(self.client.create_experiment(name))
+        except Exception as error:
+            if not self.is_already_exists(error):  # else a concurrent deploy created it a moment ago
+                raise self._error(error, f"create experiment {name}") from None
+        again = self._call(lambda: self.client.get_experiment_by_name(name), f"find experiment {name}")
+        return None if again is None else str(again.experiment_id)
+
+    def create_record(self, experiment_id: str, name: str, tags: Mapping[str, str], model_type: str) -> str:
+        """A LoggedModel in state PENDING, every tag in the one request; returns its model id."""
+        create = functools.partial(self.client.create_logged_model, experiment_id, name=name, tags=dict(tags), model_type=model_type)
+        return str(self._call(create, "record the deployment").model_id)
+
+    def finalize_record(self, model_id: str, ready: bool) -> None:
+        self._call(lambda: self.client.finalize_logged_model(model_id, "READY" if ready else "FAILED"), "finalize the deployment record")
+
+    def search_records(self, experiment_id: str, filter_string: str, max_results: int | None = None) -> list[StoredRecord]:
+        """Deployment records matching ``filter_string``, newest first (all of them unless ``max_results``)."""
+        found: list[StoredRecord] = []
+        page_token = None
+        order = [{"field_name": "creation_time", "ascending": False}]
+        while True:
+            page_size = min(NAMES_PER_SEARCH, max_results - len(found)) if max_results else NAMES_PER_SEARCH
+            search = functools.partial(
+                self.client.search_logged_models, [experiment_id], filter_string=filter_string, max_results=page_size, order_by=order, page_token=page_token
+            )
+            page = self._call(search, "read deployment records")
+            found.extend(_stored_record(model) for model in page)
+            page_token = page.token
+            if not page_token or (max_results and len(found) >= max_results):
+                return found
+
+    def get_record(self, model_id: str) -> StoredRecord | None:
+        try:
+            return _stored_record(self.client.get_logged_model(model_id))
+        except Exception as error:
+            if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise self._error(error, f"read deployment record {model_id}") from None
+
+
+IS_PROMPT_MODEL_FILTER: Final = "tags.`mlflow.prompt.is_prompt` = 'true'"
+
+
+class PromptState(NamedTuple):
+    """A prompt's aliases (alias -> MLflow version number) and prompt-level tags."""
+
+    name: str
+    aliases: dict[str, int]
+    tags: dict[str, str]
+
+
+class StoredRecord(NamedTuple):
+    """A deployment record as stored: a LoggedModel's id, status, creation time and tags."""
+
+    id: str
+    status: str  # PENDING, READY or FAILED
+    created_ms: int
+    tags: dict[str, str]
+
+
+def _stored_record(model: Any) -> StoredRecord:
+    status = getattr(model.status, "name", None) or str(model.status)
+    return StoredRecord(str(model.model_id), str(status), int(model.creation_timestamp or 0), dict(model.tags or {}))

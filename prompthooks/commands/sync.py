@@ -360,6 +360,53 @@ def _history(root: str, ref: str) -> Source:
     return head, prompts, lambda steps: found, unflattenable
 
 
+def register_missing(
+    registry: MlflowRegistry,
+    prompts: Sequence[CommittedPrompt],
+    origins_for: Callable[[list[Step]], dict[Key, Origin]],
+    jobs: int,
+    dry_run: bool,
+    progress: Progress | None = None,
+    steps: list[Step] | None = None,
+) -> list[Outcome]:
+    """Register every version of ``prompts`` the registry lacks, exactly once: sync's work, which deploy shares.
+
+    ``progress`` and ``steps`` are filled in as it goes, so a caller can report what was done before a failure.
+    """
+    progress = Progress({}, {}) if progress is None else progress
+    steps = [] if steps is None else steps
+    existing = registry.list_versions(prompt.name for prompt in prompts)
+    steps.extend(syncplan.plan(prompts, existing))
+    winners: dict[Key, int] = {}
+    if dry_run:
+        _prepare(steps, origins_for(steps), progress.rejected)  # what would be refused, without a write
+    else:
+        existing_names = {name for name, versions in existing.items() if versions}
+        _register_all(registry, steps, existing_names, origins_for(steps), jobs, progress)
+        registered = progress.numbers
+        if registered:
+            # MLflow has no conditional create: look again, and undo our version where a concurrent sync won.
+            after = registry.list_versions(name for name, _ in registered)
+            hashes = {(step.prompt.name, step.prompt.entry.version): step.prompt.entry.hash for step in steps}
+            winners = syncplan.lost_races(registered, after, hashes)
+            for key in winners:
+                registry.delete_version(key[0], registered[key])
+    return _outcomes(steps, progress, winners, dry_run)
+
+
+def read_ref(root: str, ref: str) -> tuple[str, list[CommittedPrompt], Callable[[list[Step]], dict[Key, Origin]]]:
+    """The verified lock at ``ref``: its commit, its prompts, and where each version to register comes from.
+
+    A composed prompt that cannot be registered as a self-contained template cannot be deployed either.
+    """
+    commit, prompts, origins_for, unflattenable = _current(root, ref)
+    if unflattenable:
+        failure = unflattenable[0]
+        more = f" (and {len(unflattenable) - 1} more)" if len(unflattenable) > 1 else ""
+        raise FatalError(f"{failure.name} {failure.entry.version}: {failure.reason}{more}", path=failure.entry.path)
+    return commit, prompts, origins_for
+
+
 def sync(root: str, options: Options) -> int:
     git.require_commits(root, "sync")
     if options.backfill:
@@ -377,32 +424,18 @@ def sync(root: str, options: Options) -> int:
     with _embedded_store_lock(root, uri, deadline):
         try:
             registry = MlflowRegistry(uri, redact, deadline)
-            existing = registry.list_versions(prompt.name for prompt in prompts)
-            steps = syncplan.plan(prompts, existing)
-            winners: dict[Key, int] = {}
-            if options.dry_run:
-                _prepare(steps, origins_for(steps), progress.rejected)  # what would be refused, without a write
-            else:
-                current_metadata = registry.prompt_metadata(prompt.name for prompt in prompts)
-                existing_names = {name for name, versions in existing.items() if versions}
-                _register_all(registry, steps, existing_names, origins_for(steps), options.jobs, progress)
-                registered = progress.numbers
-                if registered:
-                    # MLflow has no conditional create: look again, and undo our version where a concurrent sync won.
-                    after = registry.list_versions(name for name, _ in registered)
-                    hashes = {(step.prompt.name, step.prompt.entry.version): step.prompt.entry.hash for step in steps}
-                    winners = syncplan.lost_races(registered, after, hashes)
-                    for key in winners:
-                        registry.delete_version(key[0], registered[key])
-                with_versions = existing_names | {name for name, _ in registered}
-                created = with_versions - set(current_metadata)  # created by this run, with their metadata
-                metadata = _update_metadata(registry, prompts, {name: current_metadata[name] for name in with_versions - created})
+            current_metadata = {} if options.dry_run else registry.prompt_metadata(prompt.name for prompt in prompts)
+            outcomes = register_missing(registry, prompts, origins_for, options.jobs, options.dry_run, progress, steps)
+            if not options.dry_run:
+                with_versions = {outcome.step.prompt.name for outcome in outcomes if outcome.number is not None}
+                existed = with_versions & set(current_metadata)  # the others were created by this run, with their metadata
+                metadata = _update_metadata(registry, prompts, {name: current_metadata[name] for name in existed})
         except FatalError as error:
             error.message = redact(error.message)
             if progress.numbers:  # say what was registered before the registry failed us
                 _report(_outcomes(steps, progress, {}, False), options, shown_uri, commit)
             raise
-    outcomes = _outcomes(steps, progress, winners, options.dry_run) + _unflattenable_outcomes(unflattenable)
+    outcomes += _unflattenable_outcomes(unflattenable)
     _report(outcomes, options, shown_uri, commit, metadata)
     failed = any(outcome.result in ("conflict", "rejected", "error") for outcome in outcomes) or any(change.error for change in metadata)
     return 1 if failed else 0

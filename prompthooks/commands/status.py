@@ -1,0 +1,189 @@
+"""``prompthooks status`` and ``deployments``: what each environment serves, whether it drifted, and its history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from prompthooks import config, contract, deployplan, deployrecord, git, lockfile
+from prompthooks.commands.deploy import Session, check_alias, connect, recent, records
+from prompthooks.deployrecord import Deployment
+from prompthooks.errors import FatalError
+
+if TYPE_CHECKING:
+    from prompthooks.registry import PromptState
+    from prompthooks.syncplan import RegistryVersion
+
+
+class Row(NamedTuple):
+    name: str
+    mlflow_version: int | None  # what the alias points at now
+    version: str | None  # its prompthooks_version
+    locked: str | None  # the version locked at HEAD
+    recorded: int | None  # what the latest deployment record says
+    split: dict[str, int]
+    drift: list[str]
+
+
+def _locked(root: str) -> dict[str, str]:
+    """The versions locked at HEAD, when this is a checkout with a lock (status works without one)."""
+    raw = git.blob_at_revision(root, "HEAD", config.load(root).lock)
+    if raw is None:
+        return {}
+    try:
+        return {name: entry.version for name, entry in lockfile.parse(raw, "HEAD:prompts.lock").items()}
+    except FatalError:
+        return {}
+
+
+def _short(hash_: str | None) -> str:
+    return "no hash" if hash_ is None else hash_[: len("sha256:") + 12]
+
+
+def _rows(
+    environment: str,
+    names: Sequence[str],
+    states: Mapping[str, PromptState],
+    versions: Mapping[str, Sequence[RegistryVersion]],
+    locked: Mapping[str, str],
+    latest: Deployment | None,
+    known: set[tuple[str, int]] | None,
+) -> list[Row]:
+    rows = []
+    key = contract.split_tag(environment)
+    for name in names:
+        number = deployplan.current(states, name, environment)
+        recorded = latest.prompts[name].number if latest is not None and name in latest.prompts else None
+        found = next((version for version in versions.get(name, ()) if version.number == number), None)
+        drift = []
+        if number != recorded:
+            if number is None:
+                drift.append(f"alias removed outside prompthooks (deployment {latest.id if latest else '?'} set MLflow version {recorded})")
+            elif recorded is None:
+                drift.append(f"alias set outside a deployment, on MLflow version {number}")
+            else:
+                drift.append(f"alias moved outside prompthooks: MLflow version {number}, deployment {latest.id if latest else '?'} set {recorded}")
+            if number is not None and known is not None and (name, number) not in known:
+                drift.append(f"MLflow version {number} is in no deployment record of {environment}")
+        if number is not None and (found is None or found.hash is None):
+            drift.append(f"MLflow version {number} has no prompthooks_hash: not registered by prompthooks")
+        elif found is not None and found.content_hash != found.hash:
+            drift.append(f"MLflow version {number} was modified in the registry: its text hashes to {_short(found.content_hash)}, not {_short(found.hash)}")
+        state = states.get(name)
+        split = deployplan.parse_split(state.tags.get(key)) if state is not None else {}
+        for alias in split:
+            if alias != environment and deployplan.current(states, name, alias) is None:
+                drift.append(f"split {state.tags.get(key) if state else ''} names {alias}, which points at no version")
+        rows.append(Row(name, number, found.semver if found is not None else None, locked.get(name), recorded, split, drift))
+    return rows
+
+
+def _environments(session: Session, states: Mapping[str, PromptState]) -> list[str]:
+    """Every alias on these prompts that has a deployment record (variant aliases are part of their environment)."""
+    aliases = sorted({alias for state in states.values() for alias in state.aliases})
+    return [alias for alias in aliases if records(session, alias, 1)]
+
+
+def status(root: str, environments: Sequence[str], tracking_uri: str | None, timeout: float, as_json: bool) -> int:
+    for environment in environments:
+        check_alias(environment)
+    locked = _locked(root)
+    session = connect(root, tracking_uri, timeout)
+    try:
+        histories = {environment: recent(session, environment) for environment in environments}
+        names = set(locked) | {name for _, newest in histories.values() for record in newest for name in record.prompts}
+        states = session.registry.prompt_states(names)
+        if not environments:
+            environments = _environments(session, states)
+            histories = {environment: recent(session, environment) for environment in environments}
+            extra = {name for _, newest in histories.values() for record in newest for name in record.prompts} - names
+            if extra:
+                names |= extra
+                states = session.registry.prompt_states(names)
+        versions = session.registry.list_versions(names)
+        report: dict[str, tuple[Deployment | None, list[Row]]] = {}
+        for environment in environments:
+            latest, _ = histories[environment]
+            rows = _rows(environment, sorted(names), states, versions, locked, latest, None)
+            if any(row.drift for row in rows) and latest is not None:
+                known = {(name, served.number) for record in records(session, environment) for name, served in record.prompts.items()}
+                rows = _rows(environment, sorted(names), states, versions, locked, latest, known)
+            report[environment] = (latest, [row for row in rows if row.mlflow_version is not None or row.recorded is not None or row.drift])
+    except FatalError as error:
+        error.message = session.redact(error.message)
+        raise
+    drifted = any(row.drift for _, rows in report.values() for row in rows)
+    if as_json:
+        document = {
+            "tracking_uri": session.shown_uri,
+            "drift": drifted,
+            "environments": {
+                environment: {
+                    "deployment": None if latest is None else latest.id,
+                    "commit": None if latest is None else latest.commit,
+                    "prompts": [row._asdict() for row in rows],
+                }
+                for environment, (latest, rows) in report.items()
+            },
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        if not report:
+            print(f"no environment with a deployment record in experiment {session.experiment!r} ({session.shown_uri})")
+        for environment, (latest, rows) in report.items():
+            since = f"deployment {latest.id}, {latest.reason} of {latest.commit[:12]} at {latest.deployed_at}" if latest else "no deployment record"
+            print(f"{environment} ({since}):")
+            for row in rows:
+                served = f"{row.version or '?'} (MLflow version {row.mlflow_version})" if row.mlflow_version is not None else "nothing"
+                behind = "" if row.locked in (None, row.version) else f", HEAD locks {row.locked}"
+                split = f", split {json.dumps(row.split)}" if row.split else ""
+                print(f"  {row.name}: {served}{behind}{split}")
+                for problem in row.drift:
+                    print(f"    drift: {problem}")
+        print(f"prompthooks status: {'drift found' if drifted else 'no drift'} ({session.shown_uri})")
+    return 1 if drifted else 0
+
+
+def _moved(record: Deployment) -> str:
+    parts = []
+    for name, (before, after) in sorted(record.moved.items()):
+        parts.append(f"{name} {before if before is not None else '-'}->{after if after is not None else 'removed'}")
+    shown = ", ".join(parts[:5]) + (f" and {len(parts) - 5} more" if len(parts) > 5 else "")
+    return f"{len(parts)} moved" + (f": {shown}" if parts else "")
+
+
+def deployments(root: str, environment: str, tracking_uri: str | None, timeout: float, as_json: bool) -> int:
+    check_alias(environment)
+    session = connect(root, tracking_uri, timeout)
+    try:
+        history = records(session, environment)
+    except FatalError as error:
+        error.message = session.redact(error.message)
+        raise
+    if as_json:
+        document = [
+            {
+                **{key: value for key, value in record._asdict().items() if key not in ("prompts", "variants", "moved")},
+                "prompts": {name: {"version": item.semver, "mlflow_version": item.number} for name, item in record.prompts.items()},
+                "variants": {name: {"version": item.semver, "mlflow_version": item.number} for name, item in record.variants.items()},
+                "moved": {name: {"from": before, "to": after} for name, (before, after) in record.moved.items()},
+            }
+            for record in history
+        ]
+        print(json.dumps(document, indent=2))
+        return 0
+    if not history:
+        print(f"no deployment of {environment} recorded in experiment {session.experiment!r} ({session.shown_uri})")
+    for record in history:
+        extra = []
+        if record.rolled_back_to:
+            extra.append(f"to {record.rolled_back_to}")
+        if record.variant:
+            extra.append(f"variant {record.variant}" + (f" at {record.weight}%" if record.weight is not None else ""))
+        status = "" if record.status == deployrecord.READY else f" [{record.status}]"
+        print(f"{record.id}  {record.deployed_at}  {record.reason}{' ' + ' '.join(extra) if extra else ''}{status}")
+        print(f"    commit {record.commit[:12]} ({record.ref}), {len(record.prompts)} prompt(s) served; {_moved(record)}")
+        if record.ci_url:
+            print(f"    {record.ci_url}")
+    return 0
