@@ -58,3 +58,8 @@ def alias_problem(alias: str) -> str | None:
     if RESERVED_ALIAS.match(alias):
         return f"environment {alias!r} is reserved by MLflow ('latest' and 'v<number>' name versions)"
     return None
+
+# The runtime loader's settings (``prompthooks.load``).
+CACHE_TTL_VARIABLE: Final = "PROMPTHOOKS_CACHE_TTL"  # seconds an environment's resolution is fresh (default 60)
+DEADLINE_VARIABLE: Final = "PROMPTHOOKS_LOAD_DEADLINE"  # seconds the registry requests of one load may take (default 2)
+VARIABLES_TAG: Final = "prompthooks_variables"  # a version's variables as a JSON list (issue #11), when sync sets it
