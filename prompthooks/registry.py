@@ -316,25 +316,29 @@ class RuntimeReader:
         return [StoredVersion(str(item["name"]), int(item["version"]), _tag_dict(item.get("tags"))) for item in document.get("model_versions", [])]
 
 
-def link_to_active_trace(name: str, number: int, template: object) -> None:
-    """Link a served prompt version to the active MLflow trace and span, as ``mlflow.genai.load_prompt`` does.
-
-    Only called when mlflow is already imported: without it no trace can be active.
-    """
+@functools.cache
+def _tracing() -> tuple[Any, ...]:
     from mlflow.entities.model_registry import PromptVersion
     from mlflow.tracing.constant import SpanAttributeKey
     from mlflow.tracing.fluent import get_active_trace_id, get_current_active_span
     from mlflow.tracing.trace_manager import InMemoryTraceManager
     from mlflow.tracing.utils.prompt import update_linked_prompts_tag
 
-    trace_id = get_active_trace_id()
-    span = get_current_active_span()
+    return PromptVersion, SpanAttributeKey.LINKED_PROMPTS, get_active_trace_id, get_current_active_span, InMemoryTraceManager, update_linked_prompts_tag
+
+
+def link_to_active_trace(name: str, number: int, template: object) -> None:
+    """Link a served prompt version to the active MLflow trace and span, as ``mlflow.genai.load_prompt`` does.
+
+    Only called when mlflow is already imported: without it no trace can be active.
+    """
+    prompt_version, linked_prompts, active_trace_id, active_span, manager, update_tag = _tracing()
+    trace_id = active_trace_id()
+    span = active_span()
     if trace_id is None and span is None:
         return
-    prompt = PromptVersion(name=name, version=number, template=template)  # type: ignore[abstract, arg-type]
+    prompt = prompt_version(name=name, version=number, template=template)
     if trace_id is not None:
-        manager = InMemoryTraceManager.get_instance()  # type: ignore[no-untyped-call]
-        manager.register_prompt(trace_id=trace_id, prompt=prompt)
+        manager.get_instance().register_prompt(trace_id=trace_id, prompt=prompt)
     if span is not None:
-        current = span.attributes.get(SpanAttributeKey.LINKED_PROMPTS)
-        span.set_attribute(SpanAttributeKey.LINKED_PROMPTS, update_linked_prompts_tag(current, [prompt]))
+        span.set_attribute(linked_prompts, update_tag(span.attributes.get(linked_prompts), [prompt]))

@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -49,7 +50,7 @@ class Request(NamedTuple):
 
     @property
     def wanted(self) -> str:
-        return f"version {self.semver} ({self.why})" if self.semver else f"environment {self.environment} ({self.why})"
+        return f"version {self.semver} from {self.why}" if self.semver else f"environment {self.environment} from {self.why}"
 
 
 class Resolution(NamedTuple):
@@ -128,9 +129,10 @@ def _seconds(variable: str, default: float) -> float:
 
 def _log_once(name: str, cause: str, message: str) -> None:
     key = (name, cause)
-    if key in _state.logged:
-        return
-    _state.logged.add(key)
+    with _state.lock:
+        if key in _state.logged:
+            return
+        _state.logged.add(key)
     uri = _registry_uri()
     if uri:
         from prompthooks.secrets import Redactor
@@ -161,7 +163,7 @@ def _request(name: str, version: str | None, env: str | None, root: str | None) 
     """What is wanted; reads the deployed tree only when the lock must choose the version."""
     variable, hash_variable = _variables(name)
     if version is not None:
-        return Request(name, version, None, os.environ.get(hash_variable) or None, "version="), None
+        return Request(name, version, None, os.environ.get(hash_variable) or None, "the version= argument"), None
     pinned = os.environ.get(variable)
     if pinned:
         return Request(name, pinned, None, os.environ.get(hash_variable) or None, variable), None
@@ -170,7 +172,7 @@ def _request(name: str, version: str | None, env: str | None, root: str | None) 
         problem = contract.alias_problem(environment)
         if problem is not None:
             raise ValueError(problem)
-        return Request(name, None, environment, None, "env=" if env else contract.ENV_VARIABLE), None
+        return Request(name, None, environment, None, "the env= argument" if env else contract.ENV_VARIABLE), None
     try:
         tree = trees.open_tree(root)
     except trees.TreeError as error:
@@ -294,7 +296,6 @@ def _from_registry(uri: str, request: Request, key: str | None, root: str | None
         _log_once(request.name, "setup", f"prompt {request.name}: cannot set up the registry client: {error}")
         return _fallback(request, root, f"cannot set up the registry client for {_shown(uri)}: {str(error)[:200]}")
     if not flight.done.wait(budget):
-        _log_once(request.name, "deadline", f"prompt {request.name}: the registry did not answer within the {budget:g} s deadline")
         return _fallback(request, root, f"the registry {_shown(uri)} did not answer within the {budget:g} s deadline")
     outcome = flight.outcome
     if isinstance(outcome, Resolution):
@@ -502,13 +503,18 @@ def _tagged_variables(tags: dict[str, str]) -> tuple[str, ...] | None:
     return tuple(parsed) if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed) else None
 
 
-def _link(prompt: Prompt) -> None:
+@functools.cache
+def _linker() -> Callable[[str, int, object], None]:
     from prompthooks.registry import link_to_active_trace
 
+    return link_to_active_trace
+
+
+def _link(prompt: Prompt) -> None:
     assert prompt.mlflow_version is not None
     template = prompt.template if isinstance(prompt.template, str) else [dict(message) for message in prompt.template]
     try:
-        link_to_active_trace(prompt.name, prompt.mlflow_version, template)
+        _linker()(prompt.name, prompt.mlflow_version, template)
     except Exception as error:  # lineage never fails a load
         _log_once(prompt.name, "lineage", f"prompt {prompt.name}: could not link version {prompt.mlflow_version} to the active trace: {error}")
 
