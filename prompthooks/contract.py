@@ -14,6 +14,8 @@ TAG_HASH: Final = "prompthooks_hash"  # the lock's content hash, ``sha256:<hex>`
 TAG_COMMIT: Final = "prompthooks_commit"  # the full git sha the version was synced from
 TAG_PATH: Final = "prompthooks_path"  # the prompt file's path in the repository
 TAG_METADATA: Final = "prompthooks_metadata"  # the canonical metadata JSON (for the tamper check)
+TAG_FLATTENED_HASH: Final = "prompthooks_flattened_hash"  # a composed prompt: the hash of the registered, self-contained copy
+TAG_DEPENDENCIES: Final = "prompthooks_dependencies"  # a composed prompt: the JSON list of its direct dependencies' paths
 
 # A prompt-level tag holding an environment's active A/B split: JSON ``{"production": 80, "production-b": 20}``.
 SPLIT_TAG_PREFIX: Final = "prompthooks_split_"

@@ -198,8 +198,7 @@ def load(
     if uri is None or not _mlflow_installed():
         prompt = _from_tree(request, root, tree)
     else:
-        budget = _seconds(contract.DEADLINE_VARIABLE, DEFAULT_DEADLINE) if deadline is None else deadline
-        prompt = _from_registry(uri, request, key, root, budget)
+        prompt = _from_registry(uri, request, key, root, deadline)
     if prompt.mlflow_version is not None and "mlflow" in sys.modules:
         _link(prompt)
     return prompt
@@ -272,7 +271,7 @@ def _choose(resolution: Resolution, name: str, key: str | None) -> Prompt:
     return resolution.prompts[splits.choose(resolution.split, name, key)]
 
 
-def _from_registry(uri: str, request: Request, key: str | None, root: str | None, budget: float) -> Prompt:
+def _from_registry(uri: str, request: Request, key: str | None, root: str | None, deadline: float | None) -> Prompt:
     cache_key: CacheKey = (uri, request, root)
     ttl = _seconds(contract.CACHE_TTL_VARIABLE, DEFAULT_TTL)
     now = time.monotonic()
@@ -286,10 +285,13 @@ def _from_registry(uri: str, request: Request, key: str | None, root: str | None
             if fresh:
                 return prompt
             if now >= entry.next_attempt:
-                _start(uri, cache_key, root, budget)  # refresh in the background; serve at once
+                _start(uri, cache_key, root, _budget(deadline))  # refresh in the background; serve at once
             if entry.failure is not None:
                 return _stale(request, root, prompt, entry.failure)
             return replace(prompt, source="cache")
+        if entry.failure is not None and now < entry.next_attempt:
+            return _fallback(request, root, entry.failure)  # failed a moment ago: do not make every call wait
+    budget = _budget(deadline)
     try:
         flight = _start(uri, cache_key, root, budget)
     except Exception as error:  # mlflow cannot even be set up: as good as unreachable
@@ -304,6 +306,10 @@ def _from_registry(uri: str, request: Request, key: str | None, root: str | None
         return _fallback(request, root, str(outcome))
     assert isinstance(outcome, Exception)
     raise outcome
+
+
+def _budget(deadline: float | None) -> float:
+    return _seconds(contract.DEADLINE_VARIABLE, DEFAULT_DEADLINE) if deadline is None else deadline
 
 
 def _shown(uri: str) -> str:
@@ -380,8 +386,10 @@ def _fly(state: _State, reader: RuntimeReader, cache_key: CacheKey, root: str | 
     except _Outage as error:
         outcome = error
     except Exception as error:  # requests, MLflow, sockets: the registry failed us
+        from prompthooks.secrets import Redactor
+
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        outcome = _Outage(f"the registry {reader.shown_uri} failed: {message[:300]}")
+        outcome = _Outage(f"the registry {reader.shown_uri} failed: {Redactor.for_tracking(reader.uri)(message)[:300]}")
     now = time.monotonic()
     with state.lock:
         entry = state.entries.setdefault(cache_key, _Entry())
@@ -474,9 +482,12 @@ def _verified(stored: StoredVersion, request: Request, tree: trees.Tree | None, 
             name, semver or f"(MLflow version {stored.number})", expected or "a prompthooks_hash tag", "nothing verifiable",
             f"MLflow version {stored.number}, which prompthooks sync did not register",
         )  # fmt: skip
+    # A composed prompt (issue #8) is registered flattened: its text hashes to the flattened copy's hash, while
+    # prompthooks_hash stays the lock's hash over its dependency closure, the one compared with the lock below.
+    must_be = tags.get(contract.TAG_FLATTENED_HASH) or expected
     actual = content_hash(content)
-    if actual != expected:
-        raise PromptIntegrityError(name, semver, expected, actual, where)
+    if actual != must_be:
+        raise PromptIntegrityError(name, semver, must_be, actual, where)
     if request.wanted_hash is not None and request.semver == semver and request.wanted_hash != expected:
         raise PromptIntegrityError(name, semver, request.wanted_hash, expected, f"MLflow version {stored.number} (its prompthooks_hash)")
     entry = tree.entries.get(name) if tree is not None else None

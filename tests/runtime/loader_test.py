@@ -378,8 +378,11 @@ def test_lineage_links_the_served_version_to_the_active_trace(shared: Shared, re
 # --- failures ----------------------------------------------------------------------------------
 
 
-def test_slow_registry_answers_from_the_tree_within_the_deadline(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slow_registry_answers_from_the_tree_within_the_deadline(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """A server that accepts connections and never answers."""
+    caplog.set_level(logging.WARNING, logger="prompthooks")
     repo = make_tree(tmp_path / "repo", name)
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
@@ -391,9 +394,15 @@ def test_slow_registry_answers_from_the_tree_within_the_deadline(tmp_path: Path,
         prompt = load(name, version="1.0.0", root=str(repo.root), deadline=0.5)
         assert time.monotonic() - started < 1.0
         assert prompt.source == "lock"
+        time.sleep(0.5)  # the worker's own request times out with the deadline, and marks the registry failing
+        started = time.monotonic()
+        assert load(name, version="1.0.0", root=str(repo.root), deadline=0.5).source == "lock"
+        assert time.monotonic() - started < 0.25  # failing a moment ago: no call waits for it again
         with pytest.raises(PromptUnavailableError, match="did not answer within the 0.5 s deadline") as raised:
             load(name, env="production", root=str(repo.root), deadline=0.5)
         assert "s3cret" not in str(raised.value)
+        logged = [record.getMessage() for record in caplog.records if record.name == "prompthooks"]
+        assert logged and not any("s3cret" in line for line in logged)
 
 
 def test_server_killed(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
@@ -438,3 +447,12 @@ def test_server_killed(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatc
         assert timed(env="production").source == "lock"
     finally:
         server.stop()
+
+
+def test_package_exposes_the_runtime_lazily() -> None:
+    import prompthooks
+    from prompthooks import runtime
+
+    assert prompthooks.load is runtime.load and prompthooks.Prompt is runtime.Prompt
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        prompthooks.nothing  # noqa: B018
