@@ -139,7 +139,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         repo = build(root)
-        server = MlflowServer(root / "server").start()
+        server = MlflowServer(root / "server").start(timeout=600)
         try:
             base = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_", "PROMPTHOOKS_", "PROMPT_"))}
             base["MLFLOW_DISABLE_TELEMETRY"] = "true"
