@@ -12,7 +12,8 @@ can be rebuilt from what a registry stores.
 from __future__ import annotations
 
 import re
-from typing import Final, NamedTuple
+from collections.abc import Mapping
+from typing import Any, Final, NamedTuple
 
 ROLES: Final = ("system", "user", "assistant", "developer")
 _MARKER: Final = re.compile(r"^[ \t]*#?[ \t]*(" + "|".join(ROLES) + r")[ \t]*:[ \t]*$", re.IGNORECASE | re.MULTILINE)
@@ -62,3 +63,33 @@ def rebuild(messages: object, layout: object) -> str | None:
         return None
     body = join(Chat(messages, layout))
     return body if split(body) == Chat(messages, layout) else None
+
+
+def _jinja_sections_parse(messages: list[dict[str, str]]) -> bool:
+    """MLflow renders each message of a Jinja chat prompt on its own: a block spanning sections cannot be split."""
+    if not any("{%" in message["content"] for message in messages):
+        return True
+    import jinja2
+
+    from prompthooks.variables import JINJA_EXTENSIONS
+
+    environment = jinja2.Environment(extensions=list(JINJA_EXTENSIONS))
+    try:
+        for message in messages:
+            environment.parse(message["content"])
+    except jinja2.TemplateSyntaxError:
+        return False
+    return True
+
+
+def chat_of(path: str, metadata: Mapping[str, Any], text: str) -> Chat | None:
+    """A Prompty template made of role sections, as chat messages; None keeps it a text prompt.
+
+    Sync registers such a template as an MLflow chat prompt, and the runtime loader serves it as messages.
+    """
+    from prompthooks.variables import uses_jinja
+
+    if not path.endswith(".prompty") or not uses_jinja(path, metadata):
+        return None
+    found = split(text)
+    return found if found is not None and _jinja_sections_parse(found.messages) else None

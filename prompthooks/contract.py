@@ -66,3 +66,8 @@ TAG_VARIABLES: Final = "prompthooks_variables"  # JSON list: the variables the l
 TAG_CHAT_LAYOUT: Final = "prompthooks_chat_layout"  # JSON list: the text around a chat prompt's messages, to rebuild its body
 # On the prompt itself: the JSON list of front-matter ``tags:`` keys sync set, so removed ones can be removed.
 TAG_PROMPT_TAGS: Final = "prompthooks_prompt_tags"
+
+# The runtime loader's settings (``prompthooks.load``).
+CACHE_TTL_VARIABLE: Final = "PROMPTHOOKS_CACHE_TTL"  # seconds an environment's resolution is fresh (default 60)
+DEADLINE_VARIABLE: Final = "PROMPTHOOKS_LOAD_DEADLINE"  # seconds the registry requests of one load may take (default 2)
+VARIABLES_TAG: Final = TAG_VARIABLES  # a version's variables as a JSON list, when sync sets it

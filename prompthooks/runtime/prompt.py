@@ -1,0 +1,88 @@
+"""``Prompt``: one verified prompt version, as ``load`` serves it, and its rendering."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from prompthooks.runtime.errors import PromptFormatError
+
+Source = Literal["registry", "lock", "cache"]
+Message = Mapping[str, str]  # {"role": ..., "content": ...}
+Template = str | tuple[Message, ...]
+
+JINJA: Final = "jinja"
+PLACEHOLDER: Final = "placeholder"  # ``{{ name }}`` substitution: Markdown, text, Dotprompt bodies
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
+_JINJA_EXTENSIONS: Final = ("jinja2.ext.loopcontrols", "jinja2.ext.do")  # as the hook parses templates
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt version whose content was hashed and found equal to what it must be.
+
+    ``template`` is the body as registered (front matter stripped): a string, or for a
+    chat prompt the messages ``({"role": ..., "content": ...}, ...)``.
+    """
+
+    name: str
+    version: str  # the semver
+    hash: str  # ``sha256:<hex>`` in the lock's scheme
+    mlflow_version: int | None
+    template: Template
+    variables: tuple[str, ...]
+    model_config: Mapping[str, Any] | None
+    response_format: Mapping[str, Any] | None
+    source: Source
+    variant: str | None = None  # the A/B arm (alias) served, None without a split
+    engine: str = field(default=JINJA, repr=False)
+    # Folders an ``{% include %}`` is resolved against, as Jinja2's FileSystemLoader would (file mode);
+    # empty for a registry copy, which is self-contained.
+    search_path: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def is_chat(self) -> bool:
+        return not isinstance(self.template, str)
+
+    def format(self, **values: Any) -> str | list[dict[str, str]]:
+        """Render with the values; a missing variable raises ``PromptFormatError`` naming it, extra ones are ignored."""
+        if isinstance(self.template, str):
+            return self._render(self.template, values)
+        return [{**message, "content": self._render(message["content"], values)} for message in self.template]
+
+    def _render(self, text: str, values: Mapping[str, Any]) -> str:
+        if self.engine != JINJA:
+            return _substitute(self, text, values)
+        import jinja2  # only when a prompt is rendered
+
+        try:
+            return str(_compiled(text, self.search_path).render(values))
+        except jinja2.UndefinedError as error:
+            raise PromptFormatError(f"prompt {self.name} {self.version}: missing variable: {error.message}") from None
+        except jinja2.TemplateError as error:
+            raise PromptFormatError(f"prompt {self.name} {self.version}: cannot render: {error}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _environment(search_path: tuple[str, ...]) -> Any:
+    import jinja2
+
+    # Jinja2's defaults otherwise, as the application's own Environment(loader=FileSystemLoader(...)) renders.
+    loader = jinja2.FileSystemLoader(list(search_path)) if search_path else None
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, extensions=list(_JINJA_EXTENSIONS))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(text: str, search_path: tuple[str, ...]) -> Any:
+    """Compiled once per text: a Jinja template renders safely from many threads."""
+    return _environment(search_path).from_string(text)
+
+
+def _substitute(prompt: Prompt, text: str, values: Mapping[str, Any]) -> str:
+    missing = sorted({name for name in _PLACEHOLDER.findall(text) if name not in values})
+    if missing:
+        raise PromptFormatError(f"prompt {prompt.name} {prompt.version}: missing variable(s): {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), text)

@@ -1,0 +1,60 @@
+"""From verified content to a ``Prompt``: everything served is derived from what was hashed.
+
+The one place that decides a prompt's engine, chat messages, model config and
+response format, in both the registry and the file path, so the two agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from prompthooks.hashing import PromptContent
+from prompthooks.runtime.prompt import JINJA, PLACEHOLDER, Prompt, Source, Template
+
+
+def _frozen(value: object) -> Mapping[str, Any] | None:
+    return MappingProxyType(dict(value)) if isinstance(value, dict) else None
+
+
+def template_of(content: PromptContent, path: str) -> Template:
+    """The body as text, or as role messages for a chat prompt (split by the rule sync registers it with)."""
+    from prompthooks import chat
+
+    found = chat.chat_of(path, content.metadata, content.body)
+    return content.body if found is None else tuple(found.messages)
+
+
+def build(
+    name: str,
+    version: str,
+    hash_: str,
+    content: PromptContent,
+    path: str,
+    *,
+    source: Source,
+    mlflow_version: int | None,
+    variables: tuple[str, ...] | None,
+    search_path: tuple[str, ...] = (),
+) -> Prompt:
+    from prompthooks import registry  # mlflow is not imported by either
+    from prompthooks import variables as interface
+
+    engine = JINJA if interface.uses_jinja(path, content.metadata) else PLACEHOLDER
+    if variables is None:
+        variables = interface.find(content.body, path, content.metadata, 1)
+    response_format = content.metadata.get("response_format")
+    return Prompt(
+        name=name,
+        version=version,
+        hash=hash_,
+        mlflow_version=mlflow_version,
+        template=template_of(content, path),
+        variables=variables,
+        model_config=_frozen(registry.model_config_of(content.metadata)),
+        response_format=_frozen(response_format),
+        source=source,
+        engine=engine,
+        search_path=search_path if engine == JINJA else (),
+    )
