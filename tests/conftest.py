@@ -4,11 +4,13 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 import pytest
 
 from prompthooks.git import clean_environment
 from tests.mlflow_server import MlflowServer
+from tests.postgres_server import PostgresCluster, bindir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,8 +75,42 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    """One real MLflow server for the session; tests keep apart by prompt names."""
+def sqlite_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """One real MLflow server for the session on a sqlite store; tests keep apart by prompt names."""
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(sqlite_mlflow_server: MlflowServer) -> MlflowServer:
+    """The session's sqlite-backed server; use ``registry_server`` to run a test on every backend."""
+    return sqlite_mlflow_server
+
+
+REGISTRY_BACKENDS: Final = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgresql_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """One real MLflow server for the session on a throwaway PostgreSQL cluster, with several workers: the production setup."""
+    if bindir() is None and not os.environ.get("CI"):
+        pytest.skip("PostgreSQL is not installed here (CI requires it)")
+    cluster = PostgresCluster().start()
+    try:
+        server = MlflowServer(tmp_path_factory.mktemp("mlflow-postgresql"), backend_store_uri=cluster.create_database("mlflow"), workers=4)
+        server.start()
+        yield server
+        server.stop()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session", params=REGISTRY_BACKENDS)
+def registry_server(request: pytest.FixtureRequest) -> MlflowServer:
+    """The session's MLflow server on each backend store in turn: a test using this runs once per backend.
+
+    Each server starts once per session, however the tests are ordered; plain ``mlflow_server`` stays sqlite.
+    """
+    server: MlflowServer = request.getfixturevalue(f"{request.param}_mlflow_server")
+    return server

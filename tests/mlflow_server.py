@@ -1,4 +1,4 @@
-"""A real ``mlflow server`` on a free port of 127.0.0.1 with a sqlite store, for tests and benchmarks."""
+"""A real ``mlflow server`` on a free port of 127.0.0.1 with a sqlite store (or another backend store), for tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -24,8 +24,11 @@ def free_port() -> int:
 
 
 class MlflowServer:
-    def __init__(self, directory: Path, *, app_name: str | None = None, port: int | None = None, workers: int = 1) -> None:
+    def __init__(
+        self, directory: Path, *, app_name: str | None = None, port: int | None = None, workers: int = 1, backend_store_uri: str | None = None
+    ) -> None:
         self.directory = directory
+        self.backend_store_uri = backend_store_uri or f"sqlite:///{directory / 'mlflow.db'}"
         self.app_name = app_name
         self.workers = workers
         self.port = port or free_port()
@@ -40,7 +43,7 @@ class MlflowServer:
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
         command = [
             MLFLOW, "server",
-            "--backend-store-uri", f"sqlite:///{self.directory / 'mlflow.db'}",
+            "--backend-store-uri", self.backend_store_uri,
             "--artifacts-destination", str(self.directory / "artifacts"),
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
         ]
