@@ -24,6 +24,12 @@ EXPERIMENT = "llmops-prompts"
 
 
 @pytest.fixture
+def mlflow_server(registry_server: MlflowServer) -> MlflowServer:
+    """Every test here that uses the shared server runs against sqlite and against PostgreSQL (4 workers)."""
+    return registry_server
+
+
+@pytest.fixture
 def prefix(request: pytest.FixtureRequest) -> str:
     """Prompt names unique to the test, so tests can share one server."""
     return "d_" + re.sub(r"[^A-Za-z0-9]+", "_", request.node.name)[-50:].strip("_")
