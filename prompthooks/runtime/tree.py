@@ -26,6 +26,7 @@ class Tree(NamedTuple):
     root: str
     lock_path: str
     entries: dict[str, LockEntry]
+    dependencies: dict[str, tuple[str, ...]] = {}  # noqa: RUF012 -- by path, of prompts and fragments, from the lock
 
 
 class TreeFile(NamedTuple):
@@ -92,12 +93,16 @@ def open_tree(root: str | None) -> Tree:
 
     try:
         with open(lock_path, "rb") as file:
-            entries = lockfile.parse(file.read(), lock_path)
+            raw = file.read()
+        entries = lockfile.parse(raw, lock_path)
+        fragments = lockfile.parse_fragments(raw, lock_path)
     except FatalError as error:
         raise TreeError(str(error)) from None
     except OSError as error:
         raise TreeError(f"cannot read {lock_path}: {error.strerror}") from None
-    tree = Tree(directory, lock_path, entries)
+    dependencies = {path: fragment.dependencies for path, fragment in fragments.items()}
+    dependencies.update({entry.path: entry.dependencies for entry in entries.values() if entry.dependencies})
+    tree = Tree(directory, lock_path, entries, dependencies)
     with _lock:
         _trees[key] = tree
     return tree
@@ -113,16 +118,32 @@ def content_of(tree: Tree, name: str, entry: LockEntry) -> TreeFile:
     from prompthooks.errors import FatalError
     from prompthooks.hashing import content_hash
 
+    def own(relative: str) -> PromptContent:
+        path = os.path.join(tree.root, relative)
+        try:
+            with open(path, "rb") as file:
+                raw = file.read()
+            return promptfile.load(raw, relative).content
+        except FatalError as error:
+            raise TreeError(str(error)) from None
+        except OSError as error:
+            raise TreeError(f"cannot read {path}: {error.strerror}") from None
+
+    def closure_hash(relative: str, seen: frozenset[str]) -> str:
+        """The lock's hash recipe: a file's own hash, combined with its dependencies' (as ``composition`` does)."""
+        own_hash = content_hash(own(relative))
+        dependencies = tree.dependencies.get(relative, ())
+        if not dependencies or relative in seen:
+            return own_hash
+        from prompthooks import composition
+
+        combined = composition.combine(own_hash, {target: closure_hash(target, seen | {relative}) for target in dependencies})
+        assert combined is not None
+        return combined
+
     path = os.path.join(tree.root, entry.path)
-    try:
-        with open(path, "rb") as file:
-            raw = file.read()
-        content = promptfile.load(raw, entry.path).content
-    except FatalError as error:
-        raise TreeError(str(error)) from None
-    except OSError as error:
-        raise TreeError(f"cannot read {path}: {error.strerror}") from None
-    actual = content_hash(content)
+    content = own(entry.path)
+    actual = closure_hash(entry.path, frozenset())
     if actual != entry.hash:
         raise PromptIntegrityError(name, entry.version, entry.hash, actual, f"the deployed file {entry.path}")
     # Includes resolve against the prompt's folder, then the repository root (composition's default search path).

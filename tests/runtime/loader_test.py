@@ -151,6 +151,25 @@ def test_tampered_local_file_raises(tmp_path: Path, name: str) -> None:
     assert name in message and "1.0.0" in message and locked(repo, name)["hash"] in message and "app/prompt" in message
 
 
+def test_file_mode_serves_a_composed_prompt_verified_with_its_includes(tmp_path: Path, name: str) -> None:
+    """A prompt that includes a fragment is locked with its closure hash; the loader verifies the whole closure."""
+    repo = init_repo(tmp_path / "repo")
+    repo.write("app/prompt/_rules.j2", "Be concise and polite.\n")
+    repo.write(f"app/prompt/{name}.jinja2", '{% include "_rules.j2" %}Answer {{ question }}.\n')
+    lock_and_commit(repo, "add composed prompt")
+    prompt = load(name, root=str(repo.root))
+    assert prompt.hash == locked(repo, name)["hash"]
+    import jinja2
+
+    framework = jinja2.Environment(loader=jinja2.FileSystemLoader(str(repo.root / "app" / "prompt")), undefined=jinja2.StrictUndefined)
+    body = repo.read(f"app/prompt/{name}.jinja2").decode()
+    assert prompt.format(question="Why?") == framework.from_string(body).render(question="Why?") == "Be concise and polite.Answer Why?."
+    loader.reset()
+    (repo.root / "app" / "prompt" / "_rules.j2").write_text("Be rude.\n")  # the fragment changed after the lock was written
+    with pytest.raises(PromptIntegrityError):
+        load(name, root=str(repo.root))
+
+
 def test_missing_prompt_and_missing_lock(tmp_path: Path, name: str) -> None:
     repo = make_tree(tmp_path / "repo", name)
     with pytest.raises(PromptUnavailableError, match="has no prompt nope"):
