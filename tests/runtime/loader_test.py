@@ -262,6 +262,28 @@ def test_deployed_environment_is_loaded_from_the_registry(shared: Shared, regist
         load(name, env="latest", root=root)
 
 
+def test_prompthooks_deploy_then_load_then_rollback(tmp_path: Path, name: str, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contract end to end: what `prompthooks deploy` and `rollback` write is what `load(env=...)` serves."""
+    repo = make_tree(tmp_path / "repo", name)
+    uri = mlflow_server.uri
+    with inside(repo):
+        assert main(["deploy", "production", "--tracking-uri", uri]) == 0
+    release(repo, name, TEMPLATE.replace("Answer", "Briefly answer"))
+    with inside(repo):
+        assert main(["deploy", "production", "--tracking-uri", uri]) == 0
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("PROMPTHOOKS_CACHE_TTL", "1")
+    root = str(repo.root)
+    assert load(name, env="production", root=root).version == "1.0.1"
+    with inside(repo):
+        assert main(["rollback", "production", "--tracking-uri", uri]) == 0
+    deadline = time.monotonic() + 15
+    while load(name, env="production", root=root).version != "1.0.0":  # stale at once, refreshed in the background
+        assert time.monotonic() < deadline, "the rollback was not picked up"
+        time.sleep(0.2)
+    assert load(name, env="production", root=root).format(question="Why?", person="Ann") == "Answer Why? for Ann."
+
+
 def test_registry_pins_and_the_lock_version(shared: Shared, registry: str, monkeypatch: pytest.MonkeyPatch) -> None:
     name, root = "ld_pins", str(shared.repo.root)
     assert load(name, root=root).version == "1.0.1"  # the lock's version, fetched from the registry
