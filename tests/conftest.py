@@ -57,6 +57,11 @@ def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "tester@example.com")
     for variable in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
         monkeypatch.delenv(variable, raising=False)
+    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        # mlflow.set_tracking_uri / set_registry_uri also export these: undone after each test, so no test's server leaks into the next
+        monkeypatch.setenv(variable, os.environ.get(variable, ""))
+        if not os.environ[variable]:
+            monkeypatch.delenv(variable)
 
 
 def init_repo(root: Path) -> GitRepo:

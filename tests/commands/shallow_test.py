@@ -75,6 +75,7 @@ def test_lock_check_and_plain_sync_work_on_a_shallow_clone(
     assert main(["check", "--no-cache"]) == 1
     assert main(["lock", "--no-cache"]) == 1
     assert "summary: 1.0.1 -> 1.0.2 (patch, prompts/digest.md)" in capsys.readouterr().out
+    shallow.git("add", "-A")  # the lock must be staged as written (issue 7, item 7)
     assert main(["lock", "--no-cache"]) == 0
     shallow.write("prompts/digest.md", shallow.read("prompts/digest.md").replace(b"name: summary", b"name: shallow_summary"))
     shallow.write("prompts/assistant.jinja2", shallow.read("prompts/assistant.jinja2").replace(b"name: assistant", b"name: shallow_assistant"))

@@ -302,7 +302,7 @@ def test_basic_auth_server(tmp_path: Path, prefix: str) -> None:
 def versions_with_auth(uri: str, name: str, credentials: dict[str, str]) -> int:
     code = (
         "import sys; from mlflow import MlflowClient; "
-        f"print(len(MlflowClient(tracking_uri={uri!r}).search_model_versions(\"name = '{name}' AND {IS_PROMPT_FILTER}\")))"
+        f"print(len(MlflowClient(tracking_uri={uri!r}, registry_uri={uri!r}).search_model_versions(\"name = '{name}' AND {IS_PROMPT_FILTER}\")))"
     )
     result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **credentials}, capture_output=True, text=True, check=True)
     return int(result.stdout.strip())
