@@ -190,14 +190,18 @@ def _fragment_table(entry: FragmentEntry) -> dict[str, object]:
 
 
 def _render_fragment(path: str, entry: FragmentEntry) -> str:
-    import tomli_w
+    return _dumped({"fragments": {path: _fragment_table(entry)}}, f"[fragments.{path!r}]")
+
+
+def _dumped(document: dict[str, object], label: str) -> str:
+    """``document`` as TOML by tomli-w, parsed back once: what the lock says is what it means."""
+    import tomli_w  # only for tables not rendered before
 
     from prompthooks import tomlread
 
-    document = {"fragments": {path: _fragment_table(entry)}}
     text = tomli_w.dumps(document)
     if tomlread.loads(text.encode(), "<rendered lock>") != document:
-        raise AssertionError(f"tomli-w round trip changed [fragments.{path!r}]")
+        raise AssertionError(f"tomli-w round trip changed {label}")
     return text
 
 
@@ -213,15 +217,7 @@ def scheme_for(entries: Entries, fragments: Fragments, composed: bool = False) -
 
 
 def _render_table(name: str, entry: LockEntry) -> str:
-    import tomli_w  # only for entries not rendered before
-
-    from prompthooks import tomlread
-
-    document = {"prompts": {name: _table(entry)}}
-    text = tomli_w.dumps(document)
-    if tomlread.loads(text.encode(), "<rendered lock>") != document:
-        raise AssertionError(f"tomli-w round trip changed [prompts.{name}]")
-    return text
+    return _dumped({"prompts": {name: _table(entry)}}, f"[prompts.{name}]")
 
 
 def _render_preamble(scheme: str = HASH_SCHEME) -> str:
@@ -276,15 +272,7 @@ def chunk_keys(entries: Entries, fragments: Fragments, composed: bool = False) -
 
 
 def _render_retired(retired: Mapping[str, str]) -> str:
-    import tomli_w
-
-    from prompthooks import tomlread
-
-    document = {"retired": dict(sorted(retired.items()))}
-    text = tomli_w.dumps(document)
-    if tomlread.loads(text.encode(), "<rendered lock>") != document:
-        raise AssertionError("tomli-w round trip changed [retired]")
-    return text
+    return _dumped({"retired": dict(sorted(retired.items()))}, "[retired]")
 
 
 def chunk_key(name: str, entry: LockEntry) -> tuple[object, ...]:
