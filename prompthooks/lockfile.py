@@ -2,9 +2,10 @@
 
 The lock is TOML: a header comment, ``lock-version`` and ``hash-scheme``, then
 one ``[prompts.<name>]`` table per prompt, sorted by name, keys in a fixed
-order.  Each table is serialized by tomli-w on its own and parsed back once, so
+order.  Each table is serialized by tomli-w on its own and read back once, so
 a table is built (and checked) only when its entry is new; the hook's cache
-keeps the rest.
+keeps the rest.  A lock in the form written here is read by ``lockscan``
+without a TOML parser; any other form goes to tomllib.
 """
 
 from __future__ import annotations
@@ -58,14 +59,37 @@ def check_conflict_markers(raw: bytes, path: str) -> None:
         )
 
 
-def _document(raw: bytes, path: str) -> dict[str, object]:
-    from prompthooks import tomlread  # a TOML parser only when this lock's bytes are new
+_DOCUMENTS: Final[dict[bytes, dict[str, object]]] = {}
+"""Locks parsed in this process, by their bytes: a run reads HEAD's lock and the one on disk, usually the same."""
+_KEEP_DOCUMENTS: Final = 4
 
+
+def _document(raw: bytes, path: str) -> dict[str, object]:
+    """The lock as TOML (the caller must not change it): read fast in the form this module writes, else by a TOML parser."""
+    found = _DOCUMENTS.get(raw)
+    if found is not None:
+        return found
     check_conflict_markers(raw, path)
     try:
-        return tomlread.loads(raw, path)
+        document = _loads(raw, path)
     except FatalError as error:
         raise UnreadableLock(error.message, path=error.path, line=error.line) from None
+    if len(_DOCUMENTS) >= _KEEP_DOCUMENTS:
+        _DOCUMENTS.pop(next(iter(_DOCUMENTS)))
+    _DOCUMENTS[raw] = document
+    return document
+
+
+def _loads(raw: bytes, path: str) -> dict[str, object]:
+    """TOML in the form this module writes, read fast; anything else by a TOML parser (they agree: a test proves it)."""
+    from prompthooks import lockscan
+
+    scanned = lockscan.scan(raw)
+    if scanned is not None:
+        return scanned
+    from prompthooks import tomlread
+
+    return tomlread.loads(raw, path)
 
 
 def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
@@ -136,9 +160,7 @@ def parse_fragments(raw: bytes, path: str) -> dict[str, FragmentEntry]:
     """The ``[fragments."<path>"]`` tables: templates locked as dependencies, never registered."""
     if b"\n[fragments." not in raw:
         return {}
-    from prompthooks import tomlread
-
-    tables = tomlread.loads(raw, path).get("fragments", {})
+    tables = _document(raw, path).get("fragments", {})
     if not isinstance(tables, dict):
         raise FatalError("[fragments] must be a table", path=path)
     found: dict[str, FragmentEntry] = {}
@@ -159,8 +181,6 @@ def table_header(name: str) -> str:
 
 def entry_of(raw: bytes, name: str, path: str, header: str | None = None) -> LockEntry | None:
     """One prompt's entry, parsing only its table: fast over a long history of locks."""
-    from prompthooks import tomlread
-
     text = raw.decode("utf-8", "replace")
     opener = "\n" + (header or table_header(name)) + "\n"
     start = text.find(opener)
@@ -168,7 +188,7 @@ def entry_of(raw: bytes, name: str, path: str, header: str | None = None) -> Loc
         return None
     end = text.find("\n[", start + len(opener))
     chunk = text[start : len(text) if end == -1 else end + 1]
-    return _entry(name, tomlread.loads(chunk.encode(), path).get("prompts", {}).get(name), path)
+    return _entry(name, _loads(chunk.encode(), path).get("prompts", {}).get(name), path)
 
 
 def _table(entry: LockEntry) -> dict[str, object]:
@@ -197,12 +217,14 @@ def _dumped(document: dict[str, object], label: str) -> str:
     """``document`` as TOML by tomli-w, parsed back once: what the lock says is what it means."""
     import tomli_w  # only for tables not rendered before
 
-    from prompthooks import tomlread
-
     text = tomli_w.dumps(document)
-    if tomlread.loads(text.encode(), "<rendered lock>") != document:
+    if _read_back(text.encode()) != document:
         raise AssertionError(f"tomli-w round trip changed {label}")
     return text
+
+
+def _read_back(raw: bytes) -> dict[str, object]:
+    return _loads(raw, "<rendered lock>")
 
 
 def scheme_for(entries: Entries, fragments: Fragments, composed: bool = False) -> str:
