@@ -83,6 +83,10 @@ class Cache:
     def chunks(self) -> dict[tuple[object, ...], str]:
         return self._loaded[2]
 
+    def knows_file(self, path: str, key: StatKey) -> bool:
+        cached = self._loaded[0].get(path)
+        return cached is not None and cached[0] == key
+
     def prompt_file(self, path: str, key: StatKey | tuple[str, str], read: Callable[[], PromptFile]) -> PromptFile:
         cached = self._loaded[0].get(path)
         record = PromptFile(*cached[1]) if cached is not None and cached[0] == key else read()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, MutableMapping
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from prompthooks.errors import FatalError
 from prompthooks.records import HASH_SCHEME, HASH_SCHEME_DEPENDENCIES
@@ -36,6 +36,8 @@ ChunkCache = MutableMapping[tuple[object, ...], str]
 
 
 CONFLICT_MARKER: Final = re.compile(rb"^(?:<{7}|>{7})(?: |$)", re.MULTILINE)
+
+_Parsed = TypeVar("_Parsed")
 
 Retired = dict[str, str]
 """Tombstones: per prompt name no longer in the lock, the highest version it ever held."""
@@ -61,7 +63,15 @@ def check_conflict_markers(raw: bytes, path: str) -> None:
 
 _DOCUMENTS: Final[dict[bytes, dict[str, object]]] = {}
 """Locks parsed in this process, by their bytes: a run reads HEAD's lock and the one on disk, usually the same."""
+_ENTRIES: Final[dict[bytes, dict[str, LockEntry]]] = {}
 _KEEP_DOCUMENTS: Final = 4
+
+
+def _remember(memo: dict[bytes, _Parsed], raw: bytes, parsed: _Parsed) -> _Parsed:
+    if len(memo) >= _KEEP_DOCUMENTS:
+        memo.pop(next(iter(memo)))
+    memo[raw] = parsed
+    return parsed
 
 
 def _document(raw: bytes, path: str) -> dict[str, object]:
@@ -74,13 +84,10 @@ def _document(raw: bytes, path: str) -> dict[str, object]:
         document = _loads(raw, path)
     except FatalError as error:
         raise UnreadableLock(error.message, path=error.path, line=error.line) from None
-    if len(_DOCUMENTS) >= _KEEP_DOCUMENTS:
-        _DOCUMENTS.pop(next(iter(_DOCUMENTS)))
-    _DOCUMENTS[raw] = document
-    return document
+    return _remember(_DOCUMENTS, raw, document)
 
 
-def _loads(raw: bytes, path: str) -> dict[str, object]:
+def _loads(raw: bytes, path: str) -> dict[str, Any]:
     """TOML in the form this module writes, read fast; anything else by a TOML parser (they agree: a test proves it)."""
     from prompthooks import lockscan
 
@@ -93,13 +100,15 @@ def _loads(raw: bytes, path: str) -> dict[str, object]:
 
 
 def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
-    return _entries(_document(raw, path), path)
+    found = _ENTRIES.get(raw)
+    if found is None:
+        found = _remember(_ENTRIES, raw, _entries(_document(raw, path), path))
+    return dict(found)
 
 
 def parse_with_retired(raw: bytes, path: str) -> tuple[dict[str, LockEntry], Retired]:
     """The entries and the ``[retired]`` tombstones, from one parse."""
-    document = _document(raw, path)
-    return _entries(document, path), _retired(document, path)
+    return parse(raw, path), _retired(_document(raw, path), path)
 
 
 def _retired(document: dict[str, object], path: str) -> Retired:
@@ -209,22 +218,10 @@ def _fragment_table(entry: FragmentEntry) -> dict[str, object]:
     return table
 
 
-def _render_fragment(path: str, entry: FragmentEntry) -> str:
-    return _dumped({"fragments": {path: _fragment_table(entry)}}, f"[fragments.{path!r}]")
-
-
-def _dumped(document: dict[str, object], label: str) -> str:
-    """``document`` as TOML by tomli-w, parsed back once: what the lock says is what it means."""
+def _dumps(document: Mapping[str, object]) -> str:
     import tomli_w  # only for tables not rendered before
 
-    text = tomli_w.dumps(document)
-    if _read_back(text.encode()) != document:
-        raise AssertionError(f"tomli-w round trip changed {label}")
-    return text
-
-
-def _read_back(raw: bytes) -> dict[str, object]:
-    return _loads(raw, "<rendered lock>")
+    return tomli_w.dumps(document)
 
 
 def scheme_for(entries: Entries, fragments: Fragments, composed: bool = False) -> str:
@@ -236,10 +233,6 @@ def scheme_for(entries: Entries, fragments: Fragments, composed: bool = False) -
     if composed or fragments or any(entry.dependencies for entry in entries.values()):
         return HASH_SCHEME_DEPENDENCIES
     return HASH_SCHEME
-
-
-def _render_table(name: str, entry: LockEntry) -> str:
-    return _dumped({"prompts": {name: _table(entry)}}, f"[prompts.{name}]")
 
 
 def _render_preamble(scheme: str = HASH_SCHEME) -> str:
@@ -259,26 +252,65 @@ def render(
     composed: bool = False,
     retired: Mapping[str, str] | None = None,
 ) -> bytes:
-    """The lock's bytes: always UTF-8 with LF line endings; ``[retired]`` last, only when it has names."""
+    """The lock's bytes: always UTF-8 with LF line endings; ``[retired]`` last, only when it has names.
+
+    Tables new to ``chunks`` are written by tomli-w and read back together, once:
+    what the lock says is what it means.  When the result is a lock already read
+    in this process into that very document (the lock on disk, usually), that
+    reading was the proof.
+    """
     cache: ChunkCache = {} if chunks is None else chunks
-    scheme = scheme_for(entries, fragments or {}, composed)
+    fragments = fragments or {}
+    scheme = scheme_for(entries, fragments, composed)
     preamble = preamble_key(scheme)
     if preamble not in cache:
         cache[preamble] = _render_preamble(scheme)
     parts = [cache[preamble]]
+    fresh: dict[tuple[object, ...], dict[str, dict[str, object]]] = {}
     for name, entry in sorted(entries.items()):
         key = chunk_key(name, entry)
         if key not in cache:
-            cache[key] = _render_table(name, entry)
+            fresh[key] = {"prompts": {name: _table(entry)}}
+            cache[key] = _dumps(fresh[key])
         parts.append(cache[key])
-    for path, fragment in sorted((fragments or {}).items()):
+    for path, fragment in sorted(fragments.items()):
         key = fragment_key(path, fragment)
         if key not in cache:
-            cache[key] = _render_fragment(path, fragment)
+            fresh[key] = {"fragments": {path: _fragment_table(fragment)}}
+            cache[key] = _dumps(fresh[key])
         parts.append(cache[key])
+    if retired:  # short, and rarely the same twice: never kept
+        fresh[("\0retired",)] = {"retired": dict(sorted(retired.items()))}
+        parts.append(_dumps(fresh[("\0retired",)]))
+    rendered = "\n".join(parts).encode()
+    if fresh and _DOCUMENTS.get(rendered) != _document_of(entries, fragments, scheme, retired):
+        _check_read_back(fresh, parts[-1] if retired else None, cache)
+    return rendered
+
+
+def _document_of(entries: Entries, fragments: Fragments, scheme: str, retired: Mapping[str, str] | None) -> dict[str, object]:
+    """What reading the rendered lock must give."""
+    document: dict[str, object] = {"lock-version": LOCK_VERSION, "hash-scheme": scheme}
+    if entries:
+        document["prompts"] = {name: _table(entry) for name, entry in entries.items()}
+    if fragments:
+        document["fragments"] = {path: _fragment_table(entry) for path, entry in fragments.items()}
     if retired:
-        parts.append(_render_retired(retired))
-    return "\n".join(parts).encode()
+        document["retired"] = dict(retired)
+    return document
+
+
+def _check_read_back(fresh: Mapping[tuple[object, ...], dict[str, dict[str, object]]], retired_text: str | None, chunks: ChunkCache) -> None:
+    """Read the new tables back in one go; on any difference, forget them and stop."""
+    texts = [chunks[key] for key in fresh if key in chunks] + ([retired_text] if retired_text is not None else [])
+    expected: dict[str, dict[str, object]] = {}
+    for table in fresh.values():
+        for kind, items in table.items():
+            expected.setdefault(kind, {}).update(items)
+    if _loads("\n".join(texts).encode(), "<rendered lock>") != expected:
+        for key in fresh:
+            chunks.pop(key, None)
+        raise AssertionError("tomli-w round trip changed a lock table")
 
 
 def fragment_key(path: str, entry: FragmentEntry) -> tuple[object, ...]:
@@ -291,10 +323,6 @@ def chunk_keys(entries: Entries, fragments: Fragments, composed: bool = False) -
     keys += [chunk_key(name, entry) for name, entry in entries.items()]
     keys += [fragment_key(path, entry) for path, entry in fragments.items()]
     return keys
-
-
-def _render_retired(retired: Mapping[str, str]) -> str:
-    return _dumped({"retired": dict(sorted(retired.items()))}, "[retired]")
 
 
 def chunk_key(name: str, entry: LockEntry) -> tuple[object, ...]:

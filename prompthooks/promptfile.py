@@ -12,7 +12,7 @@ from typing import Final, NamedTuple
 from prompthooks import frontmatter, modelconfig, variables, versioning
 from prompthooks.errors import FatalError, raise_collected
 from prompthooks.hashing import PromptContent, content_hash
-from prompthooks.records import PromptFile
+from prompthooks.records import LockEntry, PromptFile
 
 RESERVED_KEYS: Final = frozenset({"version", "bump"})
 PROMPTY_SUFFIX: Final = ".prompty"
@@ -83,19 +83,41 @@ def _check_settings(text: str, front_matter: frontmatter.FrontMatter, metadata: 
     )
 
 
-def read(raw: bytes, path: str) -> PromptFile:
-    """Validate one prompt file and summarise it; errors name the file and line."""
-    return summarize(load(raw, path), path)
+def read(raw: bytes, path: str, locked: LockEntry | None = None) -> PromptFile:
+    """Validate one prompt file and summarise it; errors name the file and line.
+
+    ``locked``: the lock's entry at this path, if any (see ``locked_interface``).
+    """
+    return summarize(load(raw, path), path, locked)
 
 
-def summarize(loaded: Loaded, path: str) -> PromptFile:
+def locked_interface(path: str, content: PromptContent, hash_: str, locked: LockEntry | None) -> variables.Interface | None:
+    """The interface a lock recorded for this very content, so its template need not be parsed again.
+
+    The same path (so the same template syntax) and the same hash (so the same
+    body and metadata) give the same interface, for a prompt that uses no other
+    template (its hash is its own) and cannot (so it has no references to find).
+    Anything else is analysed in full.  This is what keeps a fresh clone's
+    ``check`` close to the cost of reading its files.
+    """
+    if locked is None or locked.variables is None or locked.dependencies or locked.path != path or locked.hash != hash_:
+        return None
+    if variables.may_reference(content.body, path, content.metadata):
+        return None
+    return variables.Interface(locked.variables, locked.optional)
+
+
+def summarize(loaded: Loaded, path: str, locked: LockEntry | None = None) -> PromptFile:
     text, document, content = loaded
     front_matter = document.front_matter
-    first_body_line = text.count("\n", 0, len(text) - len(document.body)) + 1
-    found = variables.analyse(content.body, path, content.metadata, first_body_line)
+    hash_ = content_hash(content)
+    found = locked_interface(path, content, hash_, locked)
+    if found is None:
+        first_body_line = text.count("\n", 0, len(text) - len(document.body)) + 1
+        found = variables.analyse(content.body, path, content.metadata, first_body_line)
     interface = (found.required, found.optional, found.references)
     if front_matter is None:
-        return PromptFile(False, None, None, None, content_hash(content), *interface)
+        return PromptFile(False, None, None, None, hash_, *interface)
     data = front_matter.data
     if modelconfig.has_settings(content.metadata):
         _check_settings(text, front_matter, content.metadata, path)
@@ -120,4 +142,4 @@ def summarize(loaded: Loaded, path: str) -> PromptFile:
             versioning.parse_increment(bump)
         except ValueError as error:
             raise invalid("bump", str(error)) from None
-    return PromptFile(True, name, version, bump, content_hash(content), *interface)
+    return PromptFile(True, name, version, bump, hash_, *interface)

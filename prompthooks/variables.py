@@ -59,6 +59,18 @@ def uses_jinja(path: str, metadata: Mapping[str, Any]) -> bool:
     return path.endswith(".prompty") and _prompty_engine(metadata).lower() in ("jinja2", "jinja")
 
 
+_MAY_PARTIAL = re.compile(r"\{\{[~\s#]*>")
+
+
+def may_reference(body: str, path: str, metadata: Mapping[str, Any]) -> bool:
+    """Could this body use another template? False means ``analyse`` finds no references (a cheap, conservative test)."""
+    if path.endswith(".prompt"):
+        return _MAY_PARTIAL.search(body) is not None
+    if uses_jinja(path, metadata):
+        return _MAY_REFERENCE.search(body) is not None
+    return False
+
+
 def find(body: str, path: str, metadata: Mapping[str, Any], first_body_line: int) -> tuple[str, ...]:
     """The sorted names the template requires from its caller."""
     return analyse(body, path, metadata, first_body_line).required

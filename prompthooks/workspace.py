@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import NamedTuple
 
-from prompthooks import git, lockfile, planning
+from prompthooks import git, lockfile, parallel, planning
 from prompthooks.cache import Cache
 from prompthooks.config import Config
 from prompthooks.errors import FatalError, raise_collected
@@ -25,11 +26,11 @@ class Workspace(NamedTuple):
     current_fragments: dict[str, FragmentEntry] | None = None  # the lock on disk's fragment tables
 
 
-def _read_prompt(path: str) -> PromptFile:
+def _read_prompt(path: str, locked: LockEntry | None) -> PromptFile:
     from prompthooks import promptfile  # parsing only on a cache miss
 
     with open(path, "rb") as file:
-        return promptfile.read(file.read(), path)
+        return promptfile.read(file.read(), path, locked)
 
 
 def _read_lock(raw: bytes, label: str, cache: Cache) -> dict[str, LockEntry]:
@@ -60,23 +61,46 @@ def _read_fragments(raw: bytes | None, label: str, cache: Cache) -> dict[str, Fr
     return cache.fragments(raw, lambda: lockfile.parse_fragments(raw, label))
 
 
-def _read_prompts(inputs: Inputs, cache: Cache) -> list[tuple[str, PromptFile]]:
+def _read_task(task: tuple[str, LockEntry | None]) -> PromptFile:
+    return _read_prompt(*task)
+
+
+def _given(found: PromptFile | FatalError) -> PromptFile:
+    if isinstance(found, FatalError):
+        raise found
+    return found
+
+
+def _read_ahead(inputs: Inputs, cache: Cache, locked: Mapping[str, LockEntry]) -> dict[str, PromptFile | FatalError]:
+    """The files the cache does not know, read on every core when there are many (a fresh clone, a new lock)."""
+    unknown = [(path, locked.get(path)) for path, key in inputs.prompts if not cache.knows_file(path, key)]
+    if len(unknown) < parallel.MIN_TASKS:
+        return {}
+    found = parallel.map_all(_read_task, unknown)
+    return {} if found is None else {path: outcome for (path, _), outcome in zip(unknown, found, strict=True)}
+
+
+def _read_prompts(inputs: Inputs, cache: Cache, baseline: Mapping[str, LockEntry]) -> list[tuple[str, PromptFile]]:
+    """Every prompt file's record; a file whose content the baseline locked keeps the interface recorded there."""
+    locked = {entry.path: entry for entry in baseline.values()}
+    read_ahead = _read_ahead(inputs, cache, locked)
     files: list[tuple[str, PromptFile]] = []
     errors: list[FatalError] = []
     limit = inputs.config.max_template_chars
     for path, key in inputs.prompts:
+        read = functools.partial(_given, read_ahead[path]) if path in read_ahead else functools.partial(_read_prompt, path, locked.get(path))
         try:
-            files.append((path, cache.prompt_file(path, key, functools.partial(_read_prompt, path))))
+            files.append((path, cache.prompt_file(path, key, read)))
             if key[2] > limit:  # a UTF-8 file has at least as many bytes as characters: only large files are read
                 _check_size(path, limit)
         except FatalError as error:
             errors.append(error)
-    files.extend(_read_index_prompts(inputs, cache, errors))
+    files.extend(_read_index_prompts(inputs, cache, errors, locked))
     raise_collected(errors)
     return sorted(files)
 
 
-def _read_index_prompts(inputs: Inputs, cache: Cache, errors: list[FatalError]) -> list[tuple[str, PromptFile]]:
+def _read_index_prompts(inputs: Inputs, cache: Cache, errors: list[FatalError], locked: Mapping[str, LockEntry]) -> list[tuple[str, PromptFile]]:
     """Prompts outside a sparse checkout, from their staged blobs: read in one ``git cat-file`` on a cache miss."""
     if not inputs.index_prompts:
         return []
@@ -90,7 +114,7 @@ def _read_index_prompts(inputs: Inputs, cache: Cache, errors: list[FatalError]) 
             contents.update((blob, item[1]) for (_, blob), item in zip(inputs.index_prompts, found, strict=True) if item is not None)
         if blob not in contents:
             raise FatalError(f"staged blob {blob[:12]} is missing from the repository", path=path)
-        return promptfile.read(contents[blob], path)
+        return promptfile.read(contents[blob], path, locked.get(path))
 
     files = []
     for path, blob in inputs.index_prompts:
@@ -120,7 +144,6 @@ def _baseline(inputs: Inputs, cache: Cache) -> tuple[dict[str, LockEntry], dict[
 
 def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     config = inputs.config
-    files = _read_prompts(inputs, cache)
     baseline, retired, notes = _baseline(inputs, cache)
     locks = {inputs.heads[0][0]: baseline} if inputs.heads else {}
     head_readable = not notes and inputs.head_lock is not None
@@ -134,6 +157,7 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
         baseline, parents = planning.merge_baselines(baseline, other)
         retired = planning.merge_retired(retired, _read_retired(inputs.merge_head_lock, label, cache))
         baseline_fragments = {**_read_fragments(inputs.merge_head_lock, label, cache), **baseline_fragments}
+    files = _read_prompts(inputs, cache, baseline)
     current: dict[str, LockEntry] | None = None
     current_fragments: dict[str, FragmentEntry] | None = None
     current_error: lockfile.UnreadableLock | None = None

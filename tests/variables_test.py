@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from prompthooks.errors import FatalError
-from prompthooks.variables import find, required_increment
+from prompthooks.variables import analyse, find, may_reference, required_increment
 from prompthooks.versioning import Increment
 
 
@@ -47,3 +47,29 @@ def test_invalid_jinja_names_the_line() -> None:
 )
 def test_required_increment(old: tuple[str, ...] | None, new: tuple[str, ...], increment: Increment) -> None:
     assert required_increment(old, new)[0] is increment
+
+
+@pytest.mark.parametrize(
+    ("path", "metadata", "body"),
+    [
+        ("a.jinja2", {}, 'Hi {% include "x.j2" %}'),
+        ("a.jinja2", {}, '{% extends "base.j2" %}'),
+        ("a.jinja2", {}, '{% from "m.j2" import greet %}'),
+        ("a.prompty", {}, '{% include "x.j2" %}'),
+        ("a.prompt", {}, "Hi {{> part}}"),
+        ("a.prompt", {}, "Hi {{~> part}}"),
+        ("a.prompt", {}, "{{#> layout}}x{{/layout}}"),
+    ],
+)
+def test_a_body_that_may_use_another_template_is_never_taken_for_one_that_cannot(path: str, metadata: dict[str, object], body: str) -> None:
+    assert analyse(body, path, metadata, 1).references, "the case must have a reference"
+    assert may_reference(body, path, metadata)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("a.jinja2", "Hi {{ who }}\n{% for x in xs %}{{ x }}{% endfor %}"), ("a.prompt", "Hi {{ who }} > you"), ("a.md", 'Hi {{ who }} {% include "x" %}')],
+)
+def test_a_body_that_cannot_use_another_template(path: str, body: str) -> None:
+    assert not may_reference(body, path, {})
+    assert analyse(body, path, {}, 1).references == ()

@@ -1,0 +1,65 @@
+"""Reading prompt files on several processes gives exactly what one process gives, errors included."""
+
+from __future__ import annotations
+
+import pytest
+
+from prompthooks import parallel, promptfile
+from prompthooks.errors import FatalError, FatalErrors
+from prompthooks.records import PromptFile
+from tests.commands.lock_test import run, write_locked
+from tests.conftest import GitRepo
+
+needs_two_cores = pytest.mark.skipif(parallel.cores() < 2, reason="a pool needs two cores")
+
+
+def _read(path: str) -> PromptFile:
+    with open(path, "rb") as file:
+        return promptfile.read(file.read(), path)
+
+
+def _outcome(path: str) -> str | PromptFile:
+    try:
+        return _read(path)
+    except FatalError as error:
+        return f"{type(error).__name__}: {error} (exit {error.exit_code})"
+
+
+def _shown(found: PromptFile | FatalError) -> str | PromptFile:
+    return f"{type(found).__name__}: {found} (exit {found.exit_code})" if isinstance(found, FatalError) else found
+
+
+@needs_two_cores
+def test_a_pool_reads_what_one_process_reads(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_TASKS", 4)
+    for i in range(9):
+        repo.write(f"p{i}.jinja2", f"{{# name: n{i} #}}\nHello {{{{ who_{i} }}}}\n")
+    repo.write("p3.jinja2", "{# name: [broken #}\nHi\n")
+    repo.write("p6.jinja2", "{% for %}\n")
+    repo.write("p8.md", "---\nname: p8\nmodel_config:\n  temperature: -1\n  top_p: 7\n---\nHi\n")  # two problems: FatalErrors
+    paths = [f"p{i}.jinja2" for i in range(8)] + ["p8.md"]
+    found = parallel.map_all(_read, paths)
+    assert found is not None
+    assert [_shown(outcome) for outcome in found] == [_outcome(path) for path in paths]
+    assert isinstance(found[6], FatalError) and found[6].line == 1
+    assert isinstance(found[8], FatalErrors) and len(found[8].errors) == 2
+
+
+def test_too_few_tasks_are_worked_in_this_process() -> None:
+    assert parallel.map_all(len, ["a"] * (parallel.MIN_TASKS - 1)) is None
+
+
+@needs_two_cores
+def test_the_hook_says_the_same_with_a_pool(repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    write_locked(capsys, repo, {f"prompts/p{i}.md": f"---\nname: p{i}\n---\nHello {{{{ who }}}} {i}\n" for i in range(12)})
+    repo.write("prompts/p2.md", "---\nname: p2\n---\nHello {{ who }} and {{ whom }}\n")
+    repo.write("prompts/p7.md", "---\nname: [p7\n---\nBroken\n")
+    serial = run(capsys, "check", "--no-cache")
+    monkeypatch.setattr(parallel, "MIN_TASKS", 4)
+    assert run(capsys, "check", "--no-cache") == serial
+    assert serial[0] == 1 and serial[2].startswith("prompts/p7.md:3: invalid YAML front matter")
+    repo.write("prompts/p7.md", "---\nname: p7\n---\nFixed\n")
+    serial = run(capsys, "check", "--no-cache")
+    monkeypatch.setattr(parallel, "MIN_TASKS", 10**9)
+    assert run(capsys, "check", "--no-cache") == serial
+    assert serial[0] == 1 and "p2: prompts.lock has 1.0.0" in serial[1] and "(major: adds variable whom" in serial[1]

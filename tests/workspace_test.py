@@ -1,0 +1,129 @@
+"""The cold hook path (no cache, as on a fresh CI clone): what is parsed, and that it stays exact."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from prompthooks import lockfile, tomlread, variables
+from tests.commands.lock_test import run, write_locked
+from tests.conftest import GitRepo
+
+TEMPLATE = "{{#\nname: p{i}\n#}}\nAnswer {{{{ question }}}} about {{{{ topic_{i} }}}}.\n{{% for fact in facts %}}- {{{{ fact }}}}\n{{% endfor %}}\n"
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[Any]:
+    calls: list[Any] = []
+    original: Callable[..., Any] = getattr(module, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+@pytest.fixture
+def locked(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> GitRepo:
+    write_locked(capsys, repo, {f"prompts/p{i}.jinja2": TEMPLATE.format(i=i) for i in range(30)})
+    lockfile._DOCUMENTS.clear()  # a fresh process: nothing read yet
+    lockfile._ENTRIES.clear()
+    return repo
+
+
+def test_an_unchanged_repository_analyses_no_template_and_needs_no_toml_parser(
+    locked: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analysed = _counting(monkeypatch, variables, "analyse")
+    scanned = _counting(monkeypatch, lockfile, "_loads")
+    parsed = _counting(monkeypatch, tomlread, "loads")
+    assert run(capsys, "check", "--no-cache") == (0, "", "")
+    assert analysed == []  # every file's hash equals HEAD's lock: the interface recorded there is its own
+    assert len(scanned) == 1  # HEAD's lock and the one on disk are the same bytes, read once
+    assert parsed == []  # read in the form it was written; the rendered lock is those bytes again: nothing to read back
+
+
+def test_a_changed_file_is_analysed_in_full(locked: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    analysed = _counting(monkeypatch, variables, "analyse")
+    locked.write("prompts/p3.jinja2", TEMPLATE.format(i=3) + "Tone: {{ tone }}\n")
+    code, out, _ = run(capsys, "check", "--no-cache")
+    assert code == 1
+    assert [call[1] for call in analysed] == ["prompts/p3.jinja2"]
+    assert "p3: prompts.lock has 1.0.0" in out and "the prompt needs 2.0.0 (major: adds variable tone" in out
+
+
+def test_the_interface_is_reused_only_for_the_same_path_and_hash(
+    locked: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # p5 moves to p0's path and p0 goes away: p0's lock entry has the path, not the hash; p5's the hash, not the path.
+    locked.git("mv", "-f", "prompts/p5.jinja2", "prompts/p0.jinja2")
+    analysed = _counting(monkeypatch, variables, "analyse")
+    code, _, _ = run(capsys, "lock", "--no-cache")
+    assert code == 1
+    assert [call[1] for call in analysed] == ["prompts/p0.jinja2"]
+    entries = lockfile.parse(locked.read("prompts.lock"), "prompts.lock")
+    assert entries["p5"].variables == ("facts", "question", "topic_5") and entries["p5"].path == "prompts/p0.jinja2"
+    assert "p0" not in entries
+
+
+def test_a_lock_without_recorded_variables_is_analysed(repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    write_locked(capsys, repo, {"prompts/a.jinja2": "Hi {{ who }}\n"})
+    old_style = b"\n".join(line for line in repo.read("prompts.lock").split(b"\n") if not line.startswith((b"variables", b'    "', b"]")))
+    repo.write("prompts.lock", old_style)
+    repo.commit("an older lock, without variables")
+    analysed = _counting(monkeypatch, variables, "analyse")
+    code, _, _ = run(capsys, "check", "--no-cache")
+    assert code == 1  # the lock lacks the variables it should record
+    assert [call[1] for call in analysed] == ["prompts/a.jinja2"]
+
+
+def test_a_file_that_may_use_another_template_is_analysed_for_its_references(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Locked without dependencies (the include is absent and allowed to be), but a reference all the same.
+    write_locked(capsys, repo, {"prompts/uses.jinja2": 'Hi {{ who }}\n{% include "prompts/_part.j2" ignore missing %}\n'})
+    assert lockfile.parse(repo.read("prompts.lock"), "prompts.lock")["uses"].dependencies == ()
+    analysed = _counting(monkeypatch, variables, "analyse")
+    assert run(capsys, "check", "--no-cache")[0] == 0
+    assert [call[1] for call in analysed] == ["prompts/uses.jinja2"]  # references feed the dependency graph: never taken from the lock
+
+
+def test_a_hand_edited_lock_with_the_same_meaning_is_rewritten(locked: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    written = locked.read("prompts.lock")
+    locked.write("prompts.lock", written.replace(b"\n[prompts.p1]\n", b"\n# a note\n[prompts.p1]\n"))
+    code, _, _ = run(capsys, "lock", "--no-cache")
+    assert code == 1
+    assert locked.read("prompts.lock") == written
+    assert run(capsys, "lock", "--no-cache")[0] == 0  # and a second run changes nothing
+
+
+def test_a_changed_lock_reads_its_new_tables_back_once(locked: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    locked.write("prompts/p3.jinja2", TEMPLATE.format(i=3) + "More.\n")
+    read_back = _counting(monkeypatch, lockfile, "_loads")
+    assert run(capsys, "lock", "--no-cache")[0] == 1
+    assert len(read_back) == 2  # the lock at HEAD (also the one on disk), then the new [prompts.p3] table
+
+
+def test_render_reads_back_only_what_no_reading_proved(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = {f"n{i}": lockfile.LockEntry(f"p/{i}.md", "1.0.0", f"sha256:{i:064x}", ("a", "b")) for i in range(5)}
+    chunks: lockfile.ChunkCache = {}
+    rendered = lockfile.render(entries, chunks, retired={"old": "1.0.0"})
+    assert lockfile.parse_with_retired(rendered, "x") == (entries, {"old": "1.0.0"})
+    read_back = _counting(monkeypatch, lockfile, "_loads")
+    assert lockfile.render(entries, None, retired={"old": "1.0.0"}) == rendered
+    assert read_back == []  # the result is a lock already read into this very document
+    assert lockfile.render({**entries, "n0": entries["n0"]._replace(version="1.0.1")}, chunks) != rendered
+    assert len(read_back) == 1  # only the one new table
+
+
+def test_a_round_trip_that_changes_a_table_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomli_w
+
+    monkeypatch.setattr(tomli_w, "dumps", lambda document: '[prompts.x]\npath = "elsewhere"\nversion = "1.0.0"\nhash = "h"\n')
+    chunks: lockfile.ChunkCache = {}
+    with pytest.raises(AssertionError, match="round trip"):
+        lockfile.render({"x": lockfile.LockEntry("p.md", "1.0.0", "h")}, chunks)
+    assert list(chunks) == [lockfile.PREAMBLE_KEY]  # nothing unproven is kept
