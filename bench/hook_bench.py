@@ -7,7 +7,10 @@ pre-commit installs it), and for each size it builds a git repository of Jinja p
 then times, as pre-commit runs it (the ``prompthooks`` console script):
 (a) a run with nothing changed, (b) a run after one prompt changed,
 (c) creating the lock from scratch (no lock, no cache: every file parsed and stamped),
-and (a') the no-change run with ``--no-cache``, to show what the cache buys.
+(a') the no-change run with ``--no-cache``, to show what the cache buys, and
+(d) ``prompthooks check --no-cache`` in a fresh clone (no cache under ``.git``),
+as CI runs it on every pull request, beside ``sha256sum`` of the same prompt files
+(wall time, and user+sys CPU time, which a busy machine disturbs less).
 Each figure is the median wall time of ``--runs`` runs (and the best run, which
 a noisy machine disturbs least); ``python -c pass`` is measured in the same run.  Prints a Markdown table.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,6 +57,17 @@ def timed(command: list[str], cwd: Path, expect: int) -> float:
     if result.returncode != expect:
         raise SystemExit(f"{command} exited {result.returncode}, expected {expect}: {result.stderr.decode()}")
     return elapsed
+
+
+def cpu_seconds(runs: int, command: list[str], cwd: Path) -> float:
+    """Median user+sys CPU time of ``command`` and its children: what a busy machine's wall time hides."""
+    samples = []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(command, cwd=cwd, capture_output=True, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        samples.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(samples)
 
 
 def median_of(runs: int, prepare: Callable[[int], None], command: list[str], cwd: Path, expect: int) -> float:
@@ -114,15 +129,29 @@ def bench_size(root: Path, size: int, runs: int, baseline: float, prompthooks: s
         changed_file.write_text(original + f"Extra line {run}.\n")
 
     one_changed = samples_of(runs, change_one, [prompthooks, "lock"], repo, 1)
+    changed_file.write_text(original)
+    clone = root / f"clone-{size}"
+    git(root, "clone", "-q", str(repo), str(clone))
+    files = sorted(str(path.relative_to(clone)) for path in (clone / "prompts").rglob("*.j*"))
+    cold_runs = max(3, runs // 3)
+    hashed = samples_of(cold_runs, lambda _: None, ["sha256sum", *files], clone, 0)
+    cold = samples_of(cold_runs, lambda _: None, [prompthooks, "check", "--no-cache"], clone, 0)
+    cpu_sha = cpu_seconds(cold_runs, ["sha256sum", *files], clone)
+    cpu_cold = cpu_seconds(cold_runs, [prompthooks, "check", "--no-cache"], clone)
 
-    def ratio(samples: list[float]) -> str:
+    def ratio(samples: list[float], against: float = baseline) -> str:
         median = statistics.median(samples)
-        return f"{median * 1000:.0f} ms ({median / baseline:.1f}×; best {min(samples) * 1000:.0f} ms)"
+        return f"{median * 1000:.0f} ms ({median / against:.1f}×; best {min(samples) * 1000:.0f} ms)"
 
-    return f"| {size:,} | {ratio(unchanged)} | {ratio(one_changed)} | {ratio(create)} | {ratio(uncached)} |"
+    sha = statistics.median(hashed)
+    return (
+        f"| {size:,} | {ratio(unchanged)} | {ratio(one_changed)} | {ratio(create)} | {ratio(uncached)} "
+        f"| {sha * 1000:.0f} ms | {ratio(cold, sha)} | {cpu_cold * 1000:.0f} ms ({cpu_cold / cpu_sha:.1f}× of {cpu_sha * 1000:.0f} ms) |"
+    )
 
 
 def main() -> int:
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # pre-commit's environments keep bytecode; timing a recompile would mislead
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--runs", type=int, default=11)
@@ -134,8 +163,11 @@ def main() -> int:
         best = min(samples_of(args.runs * 2, lambda _: None, [str(bin_dir / "python"), "-c", "pass"], Path.cwd(), 0))
         print(f"python -c pass: {baseline * 1000:.1f} ms median, {best * 1000:.1f} ms best of {args.runs * 2}; {os.cpu_count()} cores; Python {sys.version.split()[0]}")
         print()
-        print("| prompts | (a) nothing changed | (b) one prompt changed | (c) lock from scratch | (a') nothing changed, --no-cache |")
-        print("|---:|---:|---:|---:|---:|")
+        print(
+            "| prompts | (a) nothing changed | (b) one prompt changed | (c) lock from scratch | (a') nothing changed, --no-cache "
+            "| sha256sum of the prompt files | (d) check --no-cache, fresh clone (× sha256sum) | (d) CPU time (× sha256sum's) |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for size in args.sizes:
             print(bench_size(Path(root), size, args.runs, baseline, str(bin_dir / "prompthooks"), args.composed), flush=True)
     return 0

@@ -94,6 +94,18 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+def _within_bounds_unwalked(text: str) -> bool:
+    """Bounds that hold without walking the nodes: the usual front matter, short and without aliases.
+
+    Without an alias (``*``) every node is written out, so there are fewer
+    nodes than characters; and every collection opens with ``[``, ``{`` or
+    ``-``, or holds a ``:`` or ``?``, so it cannot nest deeper than they count.
+    """
+    if "*" in text or len(text) >= MAX_YAML_NODES:
+        return False
+    return sum(text.count(indicator) for indicator in "[{-:?") < MAX_YAML_DEPTH
+
+
 def _expanded_nodes(root: Any, path: str, first_line: int) -> None:
     """Refuse a node graph whose aliases would expand past ``MAX_YAML_NODES`` nodes, or nest too deep.
 
@@ -164,7 +176,8 @@ def _load_yaml(text: str, path: str, first_line: int) -> object:
         node = loader.get_single_node()
         if node is None:
             return None
-        _expanded_nodes(node, path, first_line)
+        if not _within_bounds_unwalked(text):
+            _expanded_nodes(node, path, first_line)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark

@@ -288,6 +288,16 @@ def render(
     return rendered
 
 
+def proven_table(item: tuple[str, LockEntry]) -> str:
+    """One ``[prompts.<name>]`` table as ``render`` writes it, already read back: for rendering many on several cores."""
+    name, entry = item
+    document = {"prompts": {name: _table(entry)}}
+    text = _dumps(document)
+    if _loads(text.encode(), "<rendered lock>") != document:
+        raise AssertionError(f"tomli-w round trip changed [prompts.{name}]")
+    return text
+
+
 def _document_of(entries: Entries, fragments: Fragments, scheme: str, retired: Mapping[str, str] | None) -> dict[str, object]:
     """What reading the rendered lock must give."""
     document: dict[str, object] = {"lock-version": LOCK_VERSION, "hash-scheme": scheme}

@@ -241,3 +241,17 @@ def test_hostile_front_matter(yaml_text: str, message: str) -> None:
 def test_encoding_is_named(raw: bytes, message: str) -> None:
     with pytest.raises(FatalError, match=message):
         frontmatter.decode(raw, "a.md")
+
+
+def test_only_front_matter_that_cannot_break_the_bounds_skips_the_node_walk() -> None:
+    usual = "name: a\ndescription: b\nmodel_config:\n  model: m\n  temperature: 0.2\ntags: [x, y]\n"
+    assert frontmatter._within_bounds_unwalked(usual)
+    assert not frontmatter._within_bounds_unwalked(usual + "other: *anchor\n")
+    deep = "a: " + "[" * (frontmatter.MAX_YAML_DEPTH + 1) + "]" * (frontmatter.MAX_YAML_DEPTH + 1) + "\n"
+    assert not frontmatter._within_bounds_unwalked(deep)
+    with pytest.raises(FatalError, match="nests deeper"):
+        frontmatter.parse(f"---\n{deep}---\nHi\n", "p.md")
+    nested = "".join(f"{'  ' * level}k{level}:\n" for level in range(frontmatter.MAX_YAML_DEPTH + 1)) + f"{'  ' * 101}leaf: 1\n"
+    assert not frontmatter._within_bounds_unwalked(nested)
+    with pytest.raises(FatalError, match="nests deeper"):
+        frontmatter.parse(f"---\n{nested}---\nHi\n", "p.md")
