@@ -283,7 +283,8 @@ def render(
         fresh[("\0retired",)] = {"retired": dict(sorted(retired.items()))}
         parts.append(_dumps(fresh[("\0retired",)]))
     rendered = "\n".join(parts).encode()
-    if fresh and _DOCUMENTS.get(rendered) != _document_of(entries, fragments, scheme, retired):
+    already_read = _DOCUMENTS.get(rendered)
+    if fresh and (already_read is None or already_read != _document_of(entries, fragments, scheme, retired)):
         _check_read_back(fresh, parts[-1] if retired else None, cache)
     return rendered
 

@@ -152,12 +152,11 @@ def _decide(
     own_hash: str,
 ) -> tuple[str, str | None]:
     """The version for one prompt and, when it moved, why."""
-    from prompthooks import variables, versioning  # only prompts that changed need semver
-
     if base is None:
         return (file.version or config.initial_version), ("version in front matter" if file.version else "initial version")
     if base.hash == file.hash:
         return base.version, None
+    from prompthooks import variables, versioning  # only prompts that changed need semver (imported here: once per changed prompt)
     locked = versioning.parse_version(base.version)
     required, why_required = variables.required_increment(base.variables, file.variables, base.optional, file.optional)
     minimum = versioning.bump(locked, required)
@@ -197,13 +196,12 @@ def _above_history(
     Versions only grow: a version that ever named another content, or one at or
     below a removed prompt's tombstone, is never given to this content.
     """
-    from prompthooks import versioning
-
     tombstone = retired.get(name) if base is None else None
     others = other_contents(held.hashes.get(name, {}).get(version, frozenset()), file.hash, own_hash)
     top = held.highest.get(name)
     if tombstone is None and not others and top in (None, version):
         return None  # the common case, decided without parsing a version
+    from prompthooks import versioning
     earlier = _highest([*([top] if top else []), *([tombstone] if tombstone else [])])
     if earlier is None:
         return None
