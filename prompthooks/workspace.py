@@ -63,6 +63,7 @@ def _read_fragments(raw: bytes | None, label: str, cache: Cache) -> dict[str, Fr
 
 
 Named = tuple[str, LockEntry]  # a lock entry and its prompt's name
+Drafts = dict[tuple[object, ...], str]  # lock tables by chunk key, not yet read back
 
 
 def _read_task(task: tuple[str, Named | None]) -> tuple[PromptFile, str | None]:
@@ -71,7 +72,7 @@ def _read_task(task: tuple[str, Named | None]) -> tuple[PromptFile, str | None]:
     record = _read_prompt(path, named[1] if named is not None else None)
     if named is None or not _matches(record, named[1]):
         return record, None
-    return record, lockfile.proven_table(named)
+    return record, lockfile.table_text(named)
 
 
 def _matches(record: PromptFile, entry: LockEntry) -> bool:
@@ -84,7 +85,7 @@ def _given(found: PromptFile | FatalError) -> PromptFile:
     return found
 
 
-def _read_ahead(inputs: Inputs, cache: Cache, locked: Mapping[str, Named]) -> dict[str, PromptFile | FatalError]:
+def _read_ahead(inputs: Inputs, cache: Cache, locked: Mapping[str, Named], drafts: Drafts) -> dict[str, PromptFile | FatalError]:
     """The files the cache does not know, read on every core when there are many (a fresh clone, a new lock).
 
     Their lock tables are rendered there too, so a fresh clone's ``check`` renders nothing itself.
@@ -102,15 +103,15 @@ def _read_ahead(inputs: Inputs, cache: Cache, locked: Mapping[str, Named]) -> di
             continue
         records[path], table = outcome
         if named is not None and table is not None:
-            cache.chunks[lockfile.chunk_key(*named)] = table
+            drafts[lockfile.chunk_key(*named)] = table
     return records
 
 
-def _read_prompts(inputs: Inputs, cache: Cache, baseline: Mapping[str, LockEntry]) -> list[tuple[str, PromptFile]]:
+def _read_prompts(inputs: Inputs, cache: Cache, baseline: Mapping[str, LockEntry], drafts: Drafts) -> list[tuple[str, PromptFile]]:
     """Every prompt file's record; a file whose content the baseline locked keeps the interface recorded there."""
     named = {entry.path: (name, entry) for name, entry in baseline.items()}
     locked = {path: entry for path, (_, entry) in named.items()}
-    read_ahead = _read_ahead(inputs, cache, named)
+    read_ahead = _read_ahead(inputs, cache, named, drafts)
     files: list[tuple[str, PromptFile]] = []
     errors: list[FatalError] = []
     limit = inputs.config.max_template_chars
@@ -169,14 +170,14 @@ def _baseline(inputs: Inputs, cache: Cache) -> tuple[dict[str, LockEntry], dict[
         return (newest.entries, newest.retired, (note,)) if newest is not None else ({}, {}, (note,))
 
 
-def _render_many_ahead(entries: Mapping[str, LockEntry], cache: Cache) -> None:
-    """Tables the cache does not hold, rendered on every core when there are many (a fresh clone, a new lock)."""
-    missing = [(name, entry) for name, entry in entries.items() if lockfile.chunk_key(name, entry) not in cache.chunks]
+def _render_many_ahead(entries: Mapping[str, LockEntry], cache: Cache, drafts: Drafts) -> None:
+    """Tables neither the cache nor the drafts hold, written on every core when there are many (a new lock)."""
+    missing = [(name, entry) for name, entry in entries.items() if (key := lockfile.chunk_key(name, entry)) not in cache.chunks and key not in drafts]
     if len(missing) < parallel.MIN_TASKS:
         return
-    for (name, entry), text in zip(missing, parallel.map_all(lockfile.proven_table, missing) or [], strict=False):
+    for (name, entry), text in zip(missing, parallel.map_all(lockfile.table_text, missing) or [], strict=False):
         if isinstance(text, str):
-            cache.chunks[lockfile.chunk_key(name, entry)] = text
+            drafts[lockfile.chunk_key(name, entry)] = text
 
 
 def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
@@ -204,7 +205,8 @@ def _evaluate(inputs: Inputs, cache: Cache) -> Workspace:
         baseline, parents = planning.merge_baselines(baseline, other)
         retired = planning.merge_retired(retired, _read_retired(inputs.merge_head_lock, label, cache))
         baseline_fragments = {**_read_fragments(inputs.merge_head_lock, label, cache), **baseline_fragments}
-    files = _read_prompts(inputs, cache, baseline)
+    drafts: Drafts = {}  # lock tables written by the processes that read the files: read back by render
+    files = _read_prompts(inputs, cache, baseline, drafts)
     current: dict[str, LockEntry] | None = None
     current_fragments: dict[str, FragmentEntry] | None = None
     current_error: lockfile.UnreadableLock | None = None
@@ -222,7 +224,7 @@ def _evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     legacy = not head_readable or not lockfile.uses_dependencies(inputs.head_lock or b"")
     plan = planning.plan(files, baseline, config, parents, baseline_fragments, legacy, retired=retired, held=held)
     plan = plan._replace(stamps=[stamp for stamp in plan.stamps if stamp.path not in inputs.links])
-    _render_many_ahead(plan.entries, cache)
-    rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments, plan.composed, plan.retired)
+    _render_many_ahead(plan.entries, cache, drafts)
+    rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments, plan.composed, plan.retired, drafts)
     cache.save(plan.entries, rendered, plan.fragments, plan.composed)
     return Workspace(config, plan, current, inputs.current_lock, rendered, current_error, notes, inputs.lock_staged, current_fragments)

@@ -105,25 +105,3 @@ def test_a_changed_lock_reads_its_new_tables_back_once(locked: GitRepo, capsys: 
     read_back = _counting(monkeypatch, lockfile, "_loads")
     assert run(capsys, "lock", "--no-cache")[0] == 1
     assert len(read_back) == 2  # the lock at HEAD (also the one on disk), then the new [prompts.p3] table
-
-
-def test_render_reads_back_only_what_no_reading_proved(monkeypatch: pytest.MonkeyPatch) -> None:
-    entries = {f"n{i}": lockfile.LockEntry(f"p/{i}.md", "1.0.0", f"sha256:{i:064x}", ("a", "b")) for i in range(5)}
-    chunks: lockfile.ChunkCache = {}
-    rendered = lockfile.render(entries, chunks, retired={"old": "1.0.0"})
-    assert lockfile.parse_with_retired(rendered, "x") == (entries, {"old": "1.0.0"})
-    read_back = _counting(monkeypatch, lockfile, "_loads")
-    assert lockfile.render(entries, None, retired={"old": "1.0.0"}) == rendered
-    assert read_back == []  # the result is a lock already read into this very document
-    assert lockfile.render({**entries, "n0": entries["n0"]._replace(version="1.0.1")}, chunks) != rendered
-    assert len(read_back) == 1  # only the one new table
-
-
-def test_a_round_trip_that_changes_a_table_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tomli_w
-
-    monkeypatch.setattr(tomli_w, "dumps", lambda document: '[prompts.x]\npath = "elsewhere"\nversion = "1.0.0"\nhash = "h"\n')
-    chunks: lockfile.ChunkCache = {}
-    with pytest.raises(AssertionError, match="round trip"):
-        lockfile.render({"x": lockfile.LockEntry("p.md", "1.0.0", "h")}, chunks)
-    assert list(chunks) == [lockfile.PREAMBLE_KEY]  # nothing unproven is kept
