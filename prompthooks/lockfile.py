@@ -11,7 +11,7 @@ without a TOML parser; any other form goes to tomllib.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Final, TypeVar
 
 from prompthooks.errors import FatalError
@@ -148,15 +148,20 @@ def _entry(name: str, table: object, path: str) -> LockEntry:
     variables = table.get("variables")
     if variables is not None and not (isinstance(variables, list) and all(isinstance(item, str) for item in variables)):
         raise UnreadableLock(f"[prompts.{name}] variables must be a list of strings", path=path)
-    optional = _strings(table, "optional", f"[prompts.{name}]", path)
-    dependencies = _strings(table, "dependencies", f"[prompts.{name}]", path)
+    def label() -> str:  # built only for an error
+        return f"[prompts.{name}]"
+
+    optional = _strings(table, "optional", label, path)
+    dependencies = _strings(table, "dependencies", label, path)
     return LockEntry(prompt_path, version, hash_, None if variables is None else tuple(variables), optional, dependencies)
 
 
-def _strings(table: dict[str, object], key: str, label: str, path: str) -> tuple[str, ...]:
-    value = table.get(key, [])
+def _strings(table: dict[str, object], key: str, label: str | Callable[[], str], path: str) -> tuple[str, ...]:
+    value = table.get(key)
+    if value is None:
+        return ()
     if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
-        raise FatalError(f"{label} {key} must be a list of strings", path=path)
+        raise FatalError(f"{label if isinstance(label, str) else label()} {key} must be a list of strings", path=path)
     return tuple(value)
 
 

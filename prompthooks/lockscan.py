@@ -44,9 +44,14 @@ def scan(raw: bytes) -> dict[str, Any] | None:
     while index < len(lines):
         line = lines[index]
         index += 1
-        if not line or _COMMENT.match(line):
+        if not line:
             continue
-        if line[0] == "[":
+        first = line[0]
+        if first == "#":
+            if _COMMENT.match(line) is None:
+                return None
+            continue
+        if first == "[":
             nested = _NESTED_HEADER.match(line)
             plain = _PLAIN_HEADER.match(line) if nested is None else None
             if nested is None and plain is None:
@@ -79,15 +84,16 @@ def scan(raw: bytes) -> dict[str, Any] | None:
                 return None
             key, value = _key(start), []
             if start[3] is None:  # items follow, one a line, then "]"
-                while index < len(lines) and lines[index] != "]":
-                    item = _ARRAY_ITEM.match(lines[index])
+                try:
+                    end = lines.index("]", index)
+                except ValueError:
+                    return None
+                for item_line in lines[index:end]:
+                    item = _ARRAY_ITEM.match(item_line)
                     if item is None:
                         return None
                     value.append(item[1])
-                    index += 1
-                if index == len(lines):
-                    return None
-                index += 1
+                index = end + 1
         if key in table or (table is document and key in opened):
             return None
         table[key] = value
