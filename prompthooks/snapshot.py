@@ -65,12 +65,13 @@ def read(root: str, ref: str) -> Snapshot:
         contents: dict[str, PromptContent] = {}
         sources: dict[str, str] = {}
         tree = git.tree_files(repo, commit)
+        locked_at = {entry.path: entry for entry in locked.values()}  # content it locked keeps its recorded interface
         for path in globs.select(tree, settings.include, settings.exclude):
             if path == settings.lock:
                 continue
             loaded = promptfile.load(_following_links(tree, path), path)
             promptfile.check_template_size(loaded.content, path, settings.max_template_chars)
-            files.append((path, promptfile.summarize(loaded, path)))
+            files.append((path, promptfile.summarize(loaded, path, locked_at.get(path))))
             contents[path] = loaded.content
             sources[path] = promptfile.normalize_newlines(loaded.text)
     plan = planning.plan(files, locked, settings, None, locked_fragments, not lockfile.uses_dependencies(raw_lock), retired=retired)
