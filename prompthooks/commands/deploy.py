@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 EXIT_USAGE: Final = 2
 RECENT: Final = 20  # records read to find the latest READY one (more only when needed)
+# Alias moves in flight per --jobs.  A move is one short upsert (about 25 ms of a server worker's CPU), and
+# `mlflow server --workers N` (uvicorn, N > 1) answers on a kept-alive connection about 40 ms late (its
+# workers' sockets lack TCP_NODELAY, so the response body waits for the client's delayed ACK): with only
+# --jobs moves in flight the workers would sit idle half the time.  Measured in bench/deploy_bench.py.
+MOVES_PER_JOB: Final = 2
 
 
 class Options(NamedTuple):
@@ -151,14 +156,14 @@ def execute(session: Session, plan: Plan, jobs: int) -> tuple[Deployment, list[M
         else:
             registry.set_alias(step.name, step.alias, step.after)
 
-    _parallel(jobs, move, [step for step in plan.moves if step.after is not None])
+    _parallel(jobs * MOVES_PER_JOB, move, [step for step in plan.moves if step.after is not None])
     for change in plan.tags:
         if change.value is None:
             registry.delete_prompt_tag(change.name, change.key)
         else:
             registry.set_prompt_tag(change.name, change.key, change.value)
-    _parallel(jobs, move, [step for step in plan.moves if step.after is None])
-    after = registry.prompt_states({name for name, _ in plan.wanted})
+    _parallel(jobs * MOVES_PER_JOB, move, [step for step in plan.moves if step.after is None])
+    after = registry.prompt_states({name for name, _ in plan.wanted}, jobs)
     overwritten = deployplan.overwritten(plan.wanted, after)
     registry.finalize_record(record_id, ready=not overwritten)
     status = "FAILED" if overwritten else deployrecord.READY
@@ -288,7 +293,7 @@ def _deploy_plan(
     previously = {name for record in newest for name in record.prompts}
     wanted: dict[tuple[str, str], int | None] = {(name, environment): served.number for name, served in targets.items()}
     wanted.update({(name, environment): None for name in sorted(previously - set(targets))})
-    states = session.registry.prompt_states(name for name, _ in wanted)
+    states = session.registry.prompt_states((name for name, _ in wanted), jobs)
     notes += [f"{name}: no longer in the lock at {ref}; removing {name}@{environment}" for name in sorted(previously - set(targets)) if deployplan.current(states, name, environment) is not None]
     notes += _split_notes(states, environment)
     moves = deployplan.moves(wanted, states)
@@ -312,7 +317,7 @@ def _split_plan(session: Session, root: str, options: Options, variant: str, wei
     key = contract.split_tag(environment)
     commit, targets, notes = _targets(session, root, options.ref, options.jobs, options.dry_run)
     latest, newest = recent(session, environment)
-    states = session.registry.prompt_states(targets)
+    states = session.registry.prompt_states(targets, options.jobs)
     wanted: dict[tuple[str, str], int | None] = {}
     tags: list[TagChange] = []
     variants: dict[str, Served] = {}
@@ -459,7 +464,7 @@ def _rollback_plan(session: Session, options: RollbackOptions) -> tuple[Plan, di
     unknown = sorted(name for name in names if name not in target.prompts and name not in serving and name not in {n for r in newest for n in r.prompts})
     if unknown:
         raise FatalError(f"not deployed to {environment} in {target.id} nor now: {', '.join(unknown)}", exit_code=EXIT_USAGE)
-    versions = session.registry.list_versions(name for name in names if name in target.prompts)
+    versions = session.registry.list_versions((name for name in names if name in target.prompts), options.jobs)
     for name in sorted(names):
         if name not in target.prompts:
             continue
@@ -470,7 +475,7 @@ def _rollback_plan(session: Session, options: RollbackOptions) -> tuple[Plan, di
         if found.hash is None or found.content_hash != found.hash:
             raise FatalError(f"{name} MLflow version {served.number} was modified in the registry since {target.id} deployed it; refusing to serve it")
     wanted: dict[tuple[str, str], int | None] = {(name, environment): target.prompts[name].number if name in target.prompts else None for name in sorted(names)}
-    states = session.registry.prompt_states(names)
+    states = session.registry.prompt_states(names, options.jobs)
     moves = deployplan.moves(wanted, states)
     for name in names:
         if name in target.prompts:
