@@ -176,6 +176,27 @@ def _label(number: int | None, known: Mapping[int, str]) -> str:
     return f"{known[number]} (MLflow version {number})" if number in known else f"MLflow version {number}"
 
 
+def step_summary(
+    shown_uri: str, plan: Plan, result: Deployment | None, overwritten: Sequence[Move], known: Mapping[str, dict[int, str]], dry_run: bool
+) -> str:
+    """The Markdown a GitHub Actions step summary gets: what moved (prompt, alias, from, to), and the record."""
+    deployment = plan.deployment
+    lines = [f"### prompthooks {deployment.reason} `{deployment.environment}` → `{shown_uri}` at `{deployment.commit[:12]}`", ""]
+    if plan.moves:
+        lines += ["| prompt | alias | from | to |", "|---|---|---|---|"]
+        for step in plan.moves:
+            versions = known.get(step.name, {})
+            after = _label(step.after, versions) if step.after is not None else "removed"
+            lines.append(f"| `{step.name}` | `{step.alias}` | {_label(step.before, versions)} | {after} |")
+        lines.append("")
+    verb = "would move" if dry_run else "moved"
+    recorded = f"; deployment `{result.id}` ({result.status})" if result is not None else ""
+    lines.append(f"{len(plan.moves)} alias(es) {verb}, {len(plan.wanted) - len(plan.moves)} unchanged{recorded}")
+    for step in overwritten:
+        lines.append(f"- **overwritten** `{step.name}@{step.alias}`: another run moved it to {_label(step.before, known.get(step.name, {}))}")
+    return "\n".join([*lines, ""]) + "\n"
+
+
 def report(session: Session, plan: Plan, result: Deployment | None, overwritten: Sequence[Move], options_json: bool, known: Mapping[str, dict[int, str]], extra: dict[str, object]) -> int:
     deployment = plan.deployment
     if options_json:
@@ -215,6 +236,10 @@ def report(session: Session, plan: Plan, result: Deployment | None, overwritten:
         where = f"{deployment.environment} at {deployment.commit[:12]} ({session.shown_uri})"
         recorded = f"; deployment {result.id} ({result.status})" if result is not None else ""
         print(f"prompthooks {deployment.reason}: {what}, {len(plan.wanted) - len(plan.moves)} unchanged; {where}{recorded}")
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:  # GitHub Actions: appended, as every step appends its own
+        with open(summary_path, "a", encoding="utf-8") as file:
+            file.write(step_summary(session.shown_uri, plan, result, overwritten, known, bool(extra.get("dry_run"))))
     if overwritten:
         names = ", ".join(f"{step.name}@{step.alias}" for step in overwritten)
         raise FatalError(f"another run moved {names} while this one deployed; {deployment.environment} may be mixed: run `prompthooks status {deployment.environment}`")
