@@ -394,14 +394,45 @@ class MlflowRegistry:
         found: dict[str, PromptState] = {}
         page_token = None
         while True:
-            search = functools.partial(self._models().search_registered_models, filter_string, NAMES_PER_SEARCH, None, page_token)
-            page = self._call(search, action)
-            for model in page:
-                aliases = {alias: int(number) for alias, number in dict(model.aliases or {}).items()}
-                found[model.name] = PromptState(model.name, aliases, dict(model.tags or {}))
-            page_token = page.token
+            states, page_token = self._call(functools.partial(self._registered_models_page, filter_string, page_token), action)
+            found.update((state.name, state) for state in states)
             if not page_token:
                 return found
+
+    def _registered_models_page(self, filter_string: str, page_token: str | None) -> tuple[list[PromptState], str | None]:
+        """One page of a registered-model search, as prompt states.
+
+        Against a REST server the answer (each model with its latest version's tags, templates included:
+        a quarter of a megabyte per hundred prompts) is read as plain JSON: the same request, auth,
+        retries and error checks as the REST store's (its own endpoint, ``http_request``,
+        ``verify_rest_response``), without converting it to protobuf and entities first, which cost
+        the client more CPU than the rest of the search.
+        """
+        store = self._models()
+        endpoint_of = getattr(store, "_get_endpoint_from_method", None)
+        if endpoint_of is None:  # not a REST store: a local database, say
+            page = store.search_registered_models(filter_string, NAMES_PER_SEARCH, None, page_token)
+            states = [
+                PromptState(model.name, {alias: int(number) for alias, number in dict(model.aliases or {}).items()}, dict(model.tags or {}))
+                for model in page
+            ]
+            return states, page.token or None
+        from mlflow.protos.model_registry_pb2 import SearchRegisteredModels
+        from mlflow.utils import rest_utils
+
+        endpoint, method = endpoint_of(SearchRegisteredModels)
+        params = {"filter": filter_string, "max_results": str(NAMES_PER_SEARCH), **({"page_token": page_token} if page_token else {})}
+        response = rest_utils.http_request(store.get_host_creds(), endpoint, method, params=params)  # type: ignore[no-untyped-call]
+        document = rest_utils.verify_rest_response(response, endpoint).json()
+        states = [
+            PromptState(
+                str(model["name"]),
+                {str(item["alias"]): int(item["version"]) for item in model.get("aliases", []) if "alias" in item},
+                _tag_dict(model.get("tags")),
+            )
+            for model in document.get("registered_models", [])
+        ]
+        return states, document.get("next_page_token") or None
 
     def set_alias(self, name: str, alias: str, number: int) -> None:
         """Point ``alias`` at a version: one request, which the server applies as one upsert."""
