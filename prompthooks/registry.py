@@ -44,6 +44,8 @@ EXIT_REJECTED: Final = 1
 EXIT_UNREACHABLE: Final = 4
 EXIT_NOT_AUTHORIZED: Final = 5
 HTTP_BAD_REQUEST: Final = 400
+# sqlite "UNIQUE constraint failed", PostgreSQL "duplicate key value violates unique constraint", MySQL "Duplicate entry"
+UNIQUE_VIOLATION: Final = re.compile(r"unique constraint|duplicate entry", re.IGNORECASE)
 
 TEMPLATE_TAG: Final = "mlflow.prompt.text"
 PROMPT_TYPE_TAG: Final = "_mlflow_prompt_type"
@@ -435,8 +437,23 @@ class MlflowRegistry:
         return states, document.get("next_page_token") or None
 
     def set_alias(self, name: str, alias: str, number: int) -> None:
-        """Point ``alias`` at a version: one request, which the server applies as one upsert."""
-        self._call(lambda: self._models().set_registered_model_alias(name, alias, number), f"point {name}@{alias} at version {number}")
+        """Point ``alias`` at a version: one request, which the server applies as one upsert.
+
+        The server's upsert reads, then inserts or updates: when another run creates the same alias
+        between the two, the database refuses this insert (a 400 naming a unique constraint).  The alias
+        exists then, and the same request again updates it; whose write won is for the deploy's re-read.
+        """
+
+        def upsert() -> None:
+            store = self._models()
+            try:
+                store.set_registered_model_alias(name, alias, number)
+            except Exception as error:
+                if self._status(error) != HTTP_BAD_REQUEST or not UNIQUE_VIOLATION.search(str(error)):
+                    raise
+                store.set_registered_model_alias(name, alias, number)
+
+        self._call(upsert, f"point {name}@{alias} at version {number}")
 
     def delete_alias(self, name: str, alias: str) -> None:
         self._call(lambda: self._models().delete_registered_model_alias(name, alias), f"remove {name}@{alias}")
