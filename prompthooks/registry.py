@@ -59,7 +59,7 @@ RETRY_DEFAULTS: Final = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
 SPECIAL_METADATA: Final = frozenset({"model_config", "response_format"})
-# Connections kept alive per host (MLflow keeps 10): deploy moves 4 x --jobs aliases at once.
+# Connections kept alive per host (MLflow keeps 10): deploy moves 2 x --jobs aliases at once.
 HTTP_CONNECTIONS: Final = "32"
 
 T = TypeVar("T")

@@ -32,8 +32,10 @@ RECENT: Final = 20  # records read to find the latest READY one (more only when 
 # `mlflow server --workers N` (uvicorn, N > 1) answers on a kept-alive connection about 40 ms late (its
 # workers' sockets lack TCP_NODELAY, so the response body waits for the client's delayed ACK): with only
 # --jobs moves in flight the workers would sit idle most of the time.  Measured against the deploy bench's
-# server (2 workers, 2 cores): 49 moves/s with 8 in flight, 59 with 16, 61 with 24.
-MOVES_PER_JOB: Final = 4
+# server (2 workers, 2 cores): a rollback of 1,000 prompts took 34.5 s with 8 moves in flight (2 x 4), 37.2
+# and 38.5 s with 16, though moves alone ran 49/s with 8 and 59/s with 16: within this shared machine's noise,
+# so the smaller load on a team's server wins.
+MOVES_PER_JOB: Final = 2
 
 
 class Options(NamedTuple):
