@@ -14,6 +14,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
 from prompthooks import chat, modelconfig
@@ -43,6 +44,8 @@ EXIT_REJECTED: Final = 1
 EXIT_UNREACHABLE: Final = 4
 EXIT_NOT_AUTHORIZED: Final = 5
 HTTP_BAD_REQUEST: Final = 400
+# sqlite "UNIQUE constraint failed", PostgreSQL "duplicate key value violates unique constraint", MySQL "Duplicate entry"
+UNIQUE_VIOLATION: Final = re.compile(r"unique constraint|duplicate entry", re.IGNORECASE)
 
 TEMPLATE_TAG: Final = "mlflow.prompt.text"
 PROMPT_TYPE_TAG: Final = "_mlflow_prompt_type"
@@ -56,6 +59,8 @@ RETRY_DEFAULTS: Final = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
 SPECIAL_METADATA: Final = frozenset({"model_config", "response_format"})
+# Connections kept alive per host (MLflow keeps 10): deploy moves 2 x --jobs aliases at once.
+HTTP_CONNECTIONS: Final = "32"
 
 T = TypeVar("T")
 
@@ -181,6 +186,7 @@ class MlflowRegistry:
         for name, value in RETRY_DEFAULTS.items():
             os.environ.setdefault(name, value)
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", HTTP_CONNECTIONS)
         import mlflow  # costs seconds: only sync pays for it
 
         for noisy in ("mlflow", "alembic"):  # schema creation on a new store logs at INFO
@@ -218,27 +224,29 @@ class MlflowRegistry:
     def is_already_exists(self, error: BaseException) -> bool:
         return isinstance(error, self._exception) and getattr(error, "error_code", "") == "RESOURCE_ALREADY_EXISTS"
 
-    def list_versions(self, names: Iterable[str]) -> dict[str, list[RegistryVersion]]:
-        """Every version of these prompts, with its tags, in one search per hundred names."""
+    def list_versions(self, names: Iterable[str], jobs: int = 1) -> dict[str, list[RegistryVersion]]:
+        """Every version of these prompts, with its tags, in one search per hundred names (``jobs`` searches at a time)."""
         wanted = sorted(set(names))
         found: dict[str, list[RegistryVersion]] = {name: [] for name in wanted}
-        for start in range(0, len(wanted), NAMES_PER_SEARCH):
-            chunk = wanted[start : start + NAMES_PER_SEARCH]
-            quoted = ", ".join(f"'{name}'" for name in chunk)
-            filter_string = f"name IN ({quoted}) AND {IS_PROMPT_FILTER}"
-            page_token = None
-            while True:
-                search = functools.partial(self.client.search_model_versions, filter_string=filter_string, page_token=page_token)
-                page = self._call(search, "list prompt versions")
-                for version in page:
-                    tags = dict(version.tags)
-                    found.setdefault(version.name, []).append(
-                        RegistryVersion(version.name, int(version.version), tags.get(TAG_VERSION), tags.get(TAG_HASH), stored_content_hash(tags))
-                    )
-                page_token = page.token
-                if not page_token:
-                    break
+        for chunk in _at_once(jobs, self._versions_of, _chunks(wanted)):
+            for version in chunk:
+                found.setdefault(version.name, []).append(version)
         return found
+
+    def _versions_of(self, names: list[str]) -> list[RegistryVersion]:
+        quoted = ", ".join(f"'{name}'" for name in names)
+        filter_string = f"name IN ({quoted}) AND {IS_PROMPT_FILTER}"
+        found: list[RegistryVersion] = []
+        page_token = None
+        while True:
+            search = functools.partial(self.client.search_model_versions, filter_string=filter_string, page_token=page_token)
+            page = self._call(search, "list prompt versions")
+            for version in page:
+                tags = dict(version.tags)
+                found.append(RegistryVersion(version.name, int(version.version), tags.get(TAG_VERSION), tags.get(TAG_HASH), stored_content_hash(tags)))
+            page_token = page.token
+            if not page_token:
+                return found
 
     def _status(self, error: BaseException) -> int | None:
         status = getattr(error, "get_http_status_code", None)
@@ -369,14 +377,16 @@ class MlflowRegistry:
         """The registry store: MlflowClient's own prompt search drops aliases, its alias setter checks twice first."""
         return self.client._get_registry_client().store  # type: ignore[no-untyped-call]
 
-    def prompt_states(self, names: Iterable[str]) -> dict[str, PromptState]:
-        """Aliases and prompt-level tags of these prompts (absent: no such prompt), in one search per hundred names."""
-        wanted = sorted(set(names))
+    def prompt_states(self, names: Iterable[str], jobs: int = 1) -> dict[str, PromptState]:
+        """Aliases and prompt-level tags of these prompts (absent: no such prompt), in one search per hundred names (``jobs`` at a time)."""
         found: dict[str, PromptState] = {}
-        for start in range(0, len(wanted), NAMES_PER_SEARCH):
-            quoted = ", ".join(f"'{name}'" for name in wanted[start : start + NAMES_PER_SEARCH])
-            found.update(self._search_prompts(f"name IN ({quoted}) AND {IS_PROMPT_MODEL_FILTER}", "read prompt aliases"))
+        for chunk in _at_once(jobs, self._states_of, _chunks(sorted(set(names)))):
+            found.update(chunk)
         return found
+
+    def _states_of(self, names: list[str]) -> dict[str, PromptState]:
+        quoted = ", ".join(f"'{name}'" for name in names)
+        return self._search_prompts(f"name IN ({quoted}) AND {IS_PROMPT_MODEL_FILTER}", "read prompt aliases")
 
     def prompts_tagged(self, key: str) -> dict[str, PromptState]:
         """Every prompt carrying the prompt-level tag ``key``."""
@@ -386,18 +396,64 @@ class MlflowRegistry:
         found: dict[str, PromptState] = {}
         page_token = None
         while True:
-            search = functools.partial(self._models().search_registered_models, filter_string, NAMES_PER_SEARCH, None, page_token)
-            page = self._call(search, action)
-            for model in page:
-                aliases = {alias: int(number) for alias, number in dict(model.aliases or {}).items()}
-                found[model.name] = PromptState(model.name, aliases, dict(model.tags or {}))
-            page_token = page.token
+            states, page_token = self._call(functools.partial(self._registered_models_page, filter_string, page_token), action)
+            found.update((state.name, state) for state in states)
             if not page_token:
                 return found
 
+    def _registered_models_page(self, filter_string: str, page_token: str | None) -> tuple[list[PromptState], str | None]:
+        """One page of a registered-model search, as prompt states.
+
+        Against a REST server the answer (each model with its latest version's tags, templates included:
+        a quarter of a megabyte per hundred prompts) is read as plain JSON: the same request, auth,
+        retries and error checks as the REST store's (its own endpoint, ``http_request``,
+        ``verify_rest_response``), without converting it to protobuf and entities first, which cost
+        the client more CPU than the rest of the search.
+        """
+        store = self._models()
+        endpoint_of = getattr(store, "_get_endpoint_from_method", None)
+        if endpoint_of is None:  # not a REST store: a local database, say
+            page = store.search_registered_models(filter_string, NAMES_PER_SEARCH, None, page_token)
+            states = [
+                PromptState(model.name, {alias: int(number) for alias, number in dict(model.aliases or {}).items()}, dict(model.tags or {}))
+                for model in page
+            ]
+            return states, page.token or None
+        from mlflow.protos.model_registry_pb2 import SearchRegisteredModels
+        from mlflow.utils import rest_utils
+
+        endpoint, method = endpoint_of(SearchRegisteredModels)
+        params = {"filter": filter_string, "max_results": str(NAMES_PER_SEARCH), **({"page_token": page_token} if page_token else {})}
+        response = rest_utils.http_request(store.get_host_creds(), endpoint, method, params=params)  # type: ignore[no-untyped-call]
+        document = rest_utils.verify_rest_response(response, endpoint).json()
+        states = [
+            PromptState(
+                str(model["name"]),
+                {str(item["alias"]): int(item["version"]) for item in model.get("aliases", []) if "alias" in item},
+                _tag_dict(model.get("tags")),
+            )
+            for model in document.get("registered_models", [])
+        ]
+        return states, document.get("next_page_token") or None
+
     def set_alias(self, name: str, alias: str, number: int) -> None:
-        """Point ``alias`` at a version: one request, which the server applies as one upsert."""
-        self._call(lambda: self._models().set_registered_model_alias(name, alias, number), f"point {name}@{alias} at version {number}")
+        """Point ``alias`` at a version: one request, which the server applies as one upsert.
+
+        The server's upsert reads, then inserts or updates: when another run creates the same alias
+        between the two, the database refuses this insert (a 400 naming a unique constraint).  The alias
+        exists then, and the same request again updates it; whose write won is for the deploy's re-read.
+        """
+
+        def upsert() -> None:
+            store = self._models()
+            try:
+                store.set_registered_model_alias(name, alias, number)
+            except Exception as error:
+                if self._status(error) != HTTP_BAD_REQUEST or not UNIQUE_VIOLATION.search(str(error)):
+                    raise
+                store.set_registered_model_alias(name, alias, number)
+
+        self._call(upsert, f"point {name}@{alias} at version {number}")
 
     def delete_alias(self, name: str, alias: str) -> None:
         self._call(lambda: self._models().delete_registered_model_alias(name, alias), f"remove {name}@{alias}")
@@ -454,6 +510,22 @@ class MlflowRegistry:
             if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise self._error(error, f"read deployment record {model_id}") from None
+
+
+def _chunks(names: list[str]) -> list[list[str]]:
+    return [names[start : start + NAMES_PER_SEARCH] for start in range(0, len(names), NAMES_PER_SEARCH)]
+
+
+def _at_once(jobs: int, function: Callable[[list[str]], T], chunks: list[list[str]]) -> list[T]:
+    """``function`` of every chunk, ``jobs`` at a time, results in the chunks' order.
+
+    Each search is one request that keeps one server worker busy for a while (hundreds of
+    milliseconds at a hundred prompts): in sequence they leave the other workers idle.
+    """
+    if jobs <= 1 or len(chunks) <= 1:
+        return [function(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+        return list(pool.map(function, chunks))
 
 
 IS_PROMPT_MODEL_FILTER: Final = "tags.`mlflow.prompt.is_prompt` = 'true'"

@@ -375,7 +375,7 @@ def register_missing(
     """
     progress = Progress({}, {}) if progress is None else progress
     steps = [] if steps is None else steps
-    existing = registry.list_versions(prompt.name for prompt in prompts)
+    existing = registry.list_versions((prompt.name for prompt in prompts), jobs)
     steps.extend(syncplan.plan(prompts, existing))
     winners: dict[Key, int] = {}
     if dry_run:
@@ -386,7 +386,7 @@ def register_missing(
         registered = progress.numbers
         if registered:
             # MLflow has no conditional create: look again, and undo our version where a concurrent sync won.
-            after = registry.list_versions(name for name, _ in registered)
+            after = registry.list_versions((name for name, _ in registered), jobs)
             hashes = {(step.prompt.name, step.prompt.entry.version): step.prompt.entry.hash for step in steps}
             winners = syncplan.lost_races(registered, after, hashes)
             for key in winners:

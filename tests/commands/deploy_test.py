@@ -310,3 +310,58 @@ def test_wrong_credentials_exit_5_and_stay_secret(tmp_path: Path, prefix: str) -
             assert "not authorized" in result.stderr and "S3CRET" not in result.stdout + result.stderr
     finally:
         server.stop()
+
+
+def test_searches_of_several_chunks_at_once_read_what_one_at_a_time_reads(
+    tmp_path: Path, prefix: str, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deploy reads aliases and versions a hundred names per search, ``--jobs`` searches at a time: same answer as in sequence."""
+    from prompthooks import registry as adapter
+    from prompthooks.secrets import Redactor
+
+    repo = make_repo(tmp_path / "repo", prefix, count=5)
+    env_name = f"prod_{prefix[-20:]}"
+    assert deploy(repo, mlflow_server.uri, env_name).returncode == 0
+    edit(repo, 3, "number three, politely.")
+    assert run(repo, "sync", "--tracking-uri", mlflow_server.uri).returncode == 0
+    monkeypatch.setattr(adapter, "NAMES_PER_SEARCH", 2)  # 6 names: 3 searches
+    registry = adapter.MlflowRegistry(mlflow_server.uri, Redactor.for_tracking(mlflow_server.uri), time.monotonic() + 120)
+    names = [f"{prefix}_{i}" for i in range(5)] + [f"{prefix}_missing"]
+    in_sequence, at_once = registry.prompt_states(names), registry.prompt_states(names, jobs=3)
+    assert at_once == in_sequence
+    assert sorted(at_once) == names[:5] and all(state.aliases == {env_name: 1} for state in at_once.values())
+    versions_in_sequence, versions_at_once = registry.list_versions(names), registry.list_versions(names, jobs=3)
+    assert versions_at_once == versions_in_sequence
+    assert [len(versions_at_once[name]) for name in names] == [1, 1, 1, 2, 1, 0]
+
+
+def test_github_step_summary_gets_a_table_of_what_moved_appended(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    repo = make_repo(tmp_path / "repo", prefix, count=2)
+    env_name = f"prod_{prefix[-20:]}"
+    summary = tmp_path / "summary.md"
+    summary.write_text("### an earlier step\n\n")
+    github = {"GITHUB_STEP_SUMMARY": str(summary)}
+    assert deploy(repo, mlflow_server.uri, env_name).returncode == 0  # unset: nothing written anywhere
+    assert summary.read_text() == "### an earlier step\n\n"
+
+    edit(repo, 1, "number one, politely.")
+    moved = deploy(repo, mlflow_server.uri, env_name, env=github)
+    assert moved.returncode == 0, moved.stderr
+    text = summary.read_text()
+    assert text.startswith("### an earlier step\n\n### prompthooks deploy `" + env_name + "` → `" + mlflow_server.uri + "` at `")
+    assert "| prompt | alias | from | to |" in text
+    assert f"| `{prefix}_1` | `{env_name}` | 1.0.0 (MLflow version 1) | 1.0.1 (MLflow version 2) |" in text
+    assert f"`{prefix}_0`" not in text  # unchanged prompts are not listed
+    assert re.search(r"1 alias\(es\) moved, 1 unchanged; deployment `m-\w+` \(READY\)", text)
+
+    back = run(repo, "rollback", env_name, "--tracking-uri", mlflow_server.uri, env=github)
+    assert back.returncode == 0, back.stderr
+    rolled = summary.read_text()
+    assert rolled.startswith(text)  # appended, never overwritten
+    added = rolled[len(text) :]
+    assert added.startswith(f"### prompthooks rollback `{env_name}`")
+    assert f"| `{prefix}_1` | `{env_name}` | 1.0.1 (MLflow version 2) | 1.0.0 (MLflow version 1) |" in added
+
+    again = run(repo, "rollback", env_name, "--dry-run", "--tracking-uri", mlflow_server.uri, env=github)
+    assert again.returncode == 0, again.stderr
+    assert "1 alias(es) would move, 1 unchanged\n" in summary.read_text()[len(rolled) :]
