@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
 
@@ -119,3 +119,16 @@ def registry_server(request: pytest.FixtureRequest) -> MlflowServer:
     """
     server: MlflowServer = request.getfixturevalue(f"{request.param}_mlflow_server")
     return server
+
+
+def counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[Any]:
+    """Wrap ``module.name`` for this test; returns the list of the positional arguments of each call."""
+    calls: list[Any] = []
+    original: Callable[..., Any] = getattr(module, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from prompthooks import lockfile
-
-
-def _counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[Any]:
-    calls: list[Any] = []
-    original: Callable[..., Any] = getattr(module, name)
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, counted)
-    return calls
-
+from tests.conftest import counting
 
 ENTRIES = {f"n{i}": lockfile.LockEntry(f"p/{i}.md", "1.0.0", f"sha256:{i:064x}", ("a", "b")) for i in range(5)}
 
@@ -30,7 +15,7 @@ def test_render_reads_back_only_what_no_reading_proved(monkeypatch: pytest.Monke
     chunks: lockfile.ChunkCache = {}
     rendered = lockfile.render(entries, chunks, retired={"old": "1.0.0"})
     assert lockfile.parse_with_retired(rendered, "x") == (entries, {"old": "1.0.0"})
-    read_back = _counting(monkeypatch, lockfile, "_loads")
+    read_back = counting(monkeypatch, lockfile, "_loads")
     assert lockfile.render(entries, None, retired={"old": "1.0.0"}) == rendered
     assert read_back == []  # the result is a lock already read into this very document
     assert lockfile.render({**entries, "n0": entries["n0"]._replace(version="1.0.1")}, chunks) != rendered
@@ -51,7 +36,7 @@ def test_tables_written_elsewhere_are_read_back_unless_the_lock_already_read_pro
     rendered = lockfile.render(ENTRIES)
     drafts = {lockfile.chunk_key(name, entry): lockfile.table_text((name, entry)) for name, entry in ENTRIES.items()}
     lockfile.parse(rendered, "prompts.lock")  # the lock on disk, read
-    read_back = _counting(monkeypatch, lockfile, "_loads")
+    read_back = counting(monkeypatch, lockfile, "_loads")
     assert lockfile.render(ENTRIES, {}, drafts=drafts) == rendered
     assert read_back == []
     changed = {**ENTRIES, "n1": ENTRIES["n1"]._replace(version="2.0.0")}

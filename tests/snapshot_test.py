@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from prompthooks import snapshot, variables
 from tests.commands.lock_test import write_locked
-from tests.conftest import GitRepo
-
-
-def _counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[Any]:
-    calls: list[Any] = []
-    original: Callable[..., Any] = getattr(module, name)
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, counted)
-    return calls
+from tests.conftest import GitRepo, counting
 
 
 def test_a_committed_prompt_keeps_the_interface_its_lock_recorded(repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,7 +19,7 @@ def test_a_committed_prompt_keeps_the_interface_its_lock_recorded(repo: GitRepo,
             "prompts/_part.j2": "Part for {{ whom }}\n",
         },
     )
-    analysed = _counting(monkeypatch, variables, "analyse")
+    analysed = counting(monkeypatch, variables, "analyse")
     read = snapshot.read(str(repo.root), "HEAD")
     paths = {call[1] for call in analysed}
     assert "prompts/plain.jinja2" not in paths  # its hash is the lock's: the interface recorded there is its own

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from prompthooks import lockfile, tomlread, variables
 from tests.commands.lock_test import run, write_locked
-from tests.conftest import GitRepo
+from tests.conftest import GitRepo, counting
 
 TEMPLATE = "{{#\nname: p{i}\n#}}\nAnswer {{{{ question }}}} about {{{{ topic_{i} }}}}.\n{{% for fact in facts %}}- {{{{ fact }}}}\n{{% endfor %}}\n"
-
-
-def _counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[Any]:
-    calls: list[Any] = []
-    original: Callable[..., Any] = getattr(module, name)
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, counted)
-    return calls
 
 
 @pytest.fixture
@@ -37,9 +22,9 @@ def locked(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> GitRepo:
 def test_an_unchanged_repository_analyses_no_template_and_needs_no_toml_parser(
     locked: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    analysed = _counting(monkeypatch, variables, "analyse")
-    scanned = _counting(monkeypatch, lockfile, "_loads")
-    parsed = _counting(monkeypatch, tomlread, "loads")
+    analysed = counting(monkeypatch, variables, "analyse")
+    scanned = counting(monkeypatch, lockfile, "_loads")
+    parsed = counting(monkeypatch, tomlread, "loads")
     assert run(capsys, "check", "--no-cache") == (0, "", "")
     assert analysed == []  # every file's hash equals HEAD's lock: the interface recorded there is its own
     assert len(scanned) == 1  # HEAD's lock and the one on disk are the same bytes, read once
@@ -47,7 +32,7 @@ def test_an_unchanged_repository_analyses_no_template_and_needs_no_toml_parser(
 
 
 def test_a_changed_file_is_analysed_in_full(locked: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    analysed = _counting(monkeypatch, variables, "analyse")
+    analysed = counting(monkeypatch, variables, "analyse")
     locked.write("prompts/p3.jinja2", TEMPLATE.format(i=3) + "Tone: {{ tone }}\n")
     code, out, _ = run(capsys, "check", "--no-cache")
     assert code == 1
@@ -60,7 +45,7 @@ def test_the_interface_is_reused_only_for_the_same_path_and_hash(
 ) -> None:
     # p5 moves to p0's path and p0 goes away: p0's lock entry has the path, not the hash; p5's the hash, not the path.
     locked.git("mv", "-f", "prompts/p5.jinja2", "prompts/p0.jinja2")
-    analysed = _counting(monkeypatch, variables, "analyse")
+    analysed = counting(monkeypatch, variables, "analyse")
     code, _, _ = run(capsys, "lock", "--no-cache")
     assert code == 1
     assert [call[1] for call in analysed] == ["prompts/p0.jinja2"]
@@ -74,7 +59,7 @@ def test_a_lock_without_recorded_variables_is_analysed(repo: GitRepo, capsys: py
     old_style = b"\n".join(line for line in repo.read("prompts.lock").split(b"\n") if not line.startswith((b"variables", b'    "', b"]")))
     repo.write("prompts.lock", old_style)
     repo.commit("an older lock, without variables")
-    analysed = _counting(monkeypatch, variables, "analyse")
+    analysed = counting(monkeypatch, variables, "analyse")
     code, _, _ = run(capsys, "check", "--no-cache")
     assert code == 1  # the lock lacks the variables it should record
     assert [call[1] for call in analysed] == ["prompts/a.jinja2"]
@@ -86,7 +71,7 @@ def test_a_file_that_may_use_another_template_is_analysed_for_its_references(
     # Locked without dependencies (the include is absent and allowed to be), but a reference all the same.
     write_locked(capsys, repo, {"prompts/uses.jinja2": 'Hi {{ who }}\n{% include "prompts/_part.j2" ignore missing %}\n'})
     assert lockfile.parse(repo.read("prompts.lock"), "prompts.lock")["uses"].dependencies == ()
-    analysed = _counting(monkeypatch, variables, "analyse")
+    analysed = counting(monkeypatch, variables, "analyse")
     assert run(capsys, "check", "--no-cache")[0] == 0
     assert [call[1] for call in analysed] == ["prompts/uses.jinja2"]  # references feed the dependency graph: never taken from the lock
 
@@ -102,6 +87,6 @@ def test_a_hand_edited_lock_with_the_same_meaning_is_rewritten(locked: GitRepo, 
 
 def test_a_changed_lock_reads_its_new_tables_back_once(locked: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     locked.write("prompts/p3.jinja2", TEMPLATE.format(i=3) + "More.\n")
-    read_back = _counting(monkeypatch, lockfile, "_loads")
+    read_back = counting(monkeypatch, lockfile, "_loads")
     assert run(capsys, "lock", "--no-cache")[0] == 1
     assert len(read_back) == 2  # the lock at HEAD (also the one on disk), then the new [prompts.p3] table
