@@ -83,13 +83,12 @@ class Cache:
     def chunks(self) -> dict[tuple[object, ...], str]:
         return self._loaded[2]
 
-    def knows_file(self, path: str, key: StatKey) -> bool:
+    def knows_file(self, path: str, key: StatKey | tuple[str, str]) -> bool:
         cached = self._loaded[0].get(path)
         return cached is not None and cached[0] == key
 
     def prompt_file(self, path: str, key: StatKey | tuple[str, str], read: Callable[[], PromptFile]) -> PromptFile:
-        cached = self._loaded[0].get(path)
-        record = PromptFile(*cached[1]) if cached is not None and cached[0] == key else read()
+        record = PromptFile(*self._loaded[0][path][1]) if self.knows_file(path, key) else read()
         if not isinstance(key[0], int) or not self.is_racy(key[0]):
             self._used_files[path] = (key, tuple(record))  # type: ignore[assignment]
         return record

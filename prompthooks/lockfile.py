@@ -11,7 +11,7 @@ without a TOML parser; any other form goes to tomllib.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Final, TypeVar
 
 from prompthooks.errors import FatalError
@@ -27,6 +27,7 @@ HEADER: Final = (
 
 
 PREAMBLE_KEY: Final[tuple[object, ...]] = ("",)
+RETIRED_KEY: Final[tuple[object, ...]] = ("\0retired",)  # names the [retired] table among new tables; never cached
 
 
 Entries = Mapping[str, LockEntry]
@@ -148,20 +149,18 @@ def _entry(name: str, table: object, path: str) -> LockEntry:
     variables = table.get("variables")
     if variables is not None and not (isinstance(variables, list) and all(isinstance(item, str) for item in variables)):
         raise UnreadableLock(f"[prompts.{name}] variables must be a list of strings", path=path)
-    def label() -> str:  # built only for an error
-        return f"[prompts.{name}]"
-
+    label = f"[prompts.{name}]"
     optional = _strings(table, "optional", label, path)
     dependencies = _strings(table, "dependencies", label, path)
     return LockEntry(prompt_path, version, hash_, None if variables is None else tuple(variables), optional, dependencies)
 
 
-def _strings(table: dict[str, object], key: str, label: str | Callable[[], str], path: str) -> tuple[str, ...]:
+def _strings(table: dict[str, object], key: str, label: str, path: str) -> tuple[str, ...]:
     value = table.get(key)
     if value is None:
         return ()
     if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
-        raise FatalError(f"{label if isinstance(label, str) else label()} {key} must be a list of strings", path=path)
+        raise FatalError(f"{label} {key} must be a list of strings", path=path)
     return tuple(value)
 
 
@@ -274,26 +273,30 @@ def render(
     if preamble not in cache:
         cache[preamble] = _render_preamble(scheme)
     parts = [cache[preamble]]
-    fresh: dict[tuple[object, ...], dict[str, dict[str, object]]] = {}
+    fresh: dict[tuple[object, ...], tuple[dict[str, dict[str, object]], str]] = {}  # new tables: what they say, as written
+    table: dict[str, dict[str, object]]
     for name, entry in sorted(entries.items()):
         key = chunk_key(name, entry)
         if key not in cache:
-            fresh[key] = {"prompts": {name: _table(entry)}}
-            cache[key] = drafts[key] if key in drafts else _dumps(fresh[key])
+            table = {"prompts": {name: _table(entry)}}
+            fresh[key] = table, drafts[key] if key in drafts else _dumps(table)
+            cache[key] = fresh[key][1]
         parts.append(cache[key])
     for path, fragment in sorted(fragments.items()):
         key = fragment_key(path, fragment)
         if key not in cache:
-            fresh[key] = {"fragments": {path: _fragment_table(fragment)}}
-            cache[key] = _dumps(fresh[key])
+            table = {"fragments": {path: _fragment_table(fragment)}}
+            fresh[key] = table, _dumps(table)
+            cache[key] = fresh[key][1]
         parts.append(cache[key])
     if retired:  # short, and rarely the same twice: never kept
-        fresh[("\0retired",)] = {"retired": dict(sorted(retired.items()))}
-        parts.append(_dumps(fresh[("\0retired",)]))
+        table = {"retired": dict(sorted(retired.items()))}
+        fresh[RETIRED_KEY] = table, _dumps(table)
+        parts.append(fresh[RETIRED_KEY][1])
     rendered = "\n".join(parts).encode()
     already_read = _DOCUMENTS.get(rendered)
     if fresh and (already_read is None or already_read != _document_of(entries, fragments, scheme, retired)):
-        _check_read_back(fresh, parts[-1] if retired else None, cache)
+        _check_read_back(fresh, cache)
     return rendered
 
 
@@ -315,14 +318,13 @@ def _document_of(entries: Entries, fragments: Fragments, scheme: str, retired: M
     return document
 
 
-def _check_read_back(fresh: Mapping[tuple[object, ...], dict[str, dict[str, object]]], retired_text: str | None, chunks: ChunkCache) -> None:
+def _check_read_back(fresh: Mapping[tuple[object, ...], tuple[dict[str, dict[str, object]], str]], chunks: ChunkCache) -> None:
     """Read the new tables back in one go; on any difference, forget them and stop."""
-    texts = [chunks[key] for key in fresh if key in chunks] + ([retired_text] if retired_text is not None else [])
     expected: dict[str, dict[str, object]] = {}
-    for table in fresh.values():
+    for table, _ in fresh.values():
         for kind, items in table.items():
             expected.setdefault(kind, {}).update(items)
-    if _loads("\n".join(texts).encode(), "<rendered lock>") != expected:
+    if _loads("\n".join(text for _, text in fresh.values()).encode(), "<rendered lock>") != expected:
         for key in fresh:
             chunks.pop(key, None)
         raise AssertionError("tomli-w round trip changed a lock table")

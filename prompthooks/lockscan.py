@@ -19,15 +19,15 @@ _STRING: Final = r'"([^"\\\x00-\x1f\x7f]*)"'
 _KEY: Final = rf"(?:([A-Za-z0-9_-]+)|{_STRING})"
 _COMMENT: Final = re.compile(r"#[^\x00-\x08\x0a-\x1f\x7f]*\Z")
 _NESTED_HEADER: Final = re.compile(rf"\[(prompts|fragments)\.{_KEY}\]\Z")
-_PLAIN_HEADER: Final = re.compile(r"\[(retired)\]\Z")
 _STRING_VALUE: Final = re.compile(rf"{_KEY} = {_STRING}\Z")
 _INTEGER_VALUE: Final = re.compile(rf"{_KEY} = (0|[1-9][0-9]{{0,17}})\Z")
 _ARRAY_START: Final = re.compile(rf"{_KEY} = \[(\])?\Z")
 _ARRAY_ITEM: Final = re.compile(rf"    {_STRING},\Z")
 
 
-def _key(match: re.Match[str]) -> str:
-    return match[1] if match[1] is not None else match[2]
+def _key(match: re.Match[str], group: int = 1) -> str:
+    """A key matched by ``_KEY`` starting at ``group``: bare, or quoted."""
+    return match[group] if match[group] is not None else match[group + 1]
 
 
 def scan(raw: bytes) -> dict[str, Any] | None:
@@ -52,22 +52,21 @@ def scan(raw: bytes) -> dict[str, Any] | None:
                 return None
             continue
         if first == "[":
+            if line == "[retired]":
+                if "retired" in document:  # opened twice, or a plain key already
+                    return None
+                opened.add("retired")
+                table = document["retired"] = {}
+                continue
             nested = _NESTED_HEADER.match(line)
-            plain = _PLAIN_HEADER.match(line) if nested is None else None
-            if nested is None and plain is None:
+            if nested is None:
                 return None
-            root = (nested or plain)[1]  # type: ignore[index]
+            root, name = nested[1], _key(nested, 2)
             if root not in opened:
                 if root in document:
                     return None
                 opened.add(root)
                 document[root] = {}
-            elif plain is not None:
-                return None  # [retired] opened twice
-            if plain is not None:
-                table = document[root]
-                continue
-            name = nested[3] if nested[2] is None else nested[2]  # type: ignore[index]
             if name in document[root]:
                 return None
             table = document[root][name] = {}

@@ -175,8 +175,11 @@ def _render_many_ahead(entries: Mapping[str, LockEntry], cache: Cache, drafts: D
     missing = [(name, entry) for name, entry in entries.items() if (key := lockfile.chunk_key(name, entry)) not in cache.chunks and key not in drafts]
     if len(missing) < parallel.MIN_TASKS:
         return
-    for (name, entry), text in zip(missing, parallel.map_all(lockfile.table_text, missing) or [], strict=False):
-        if isinstance(text, str):
+    written = parallel.map_all(lockfile.table_text, missing)
+    if written is None:
+        return
+    for (name, entry), text in zip(missing, written, strict=True):
+        if isinstance(text, str):  # writing a table raises no FatalError: always so
             drafts[lockfile.chunk_key(name, entry)] = text
 
 
