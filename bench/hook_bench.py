@@ -12,7 +12,8 @@ then times, as pre-commit runs it (the ``prompthooks`` console script):
 as CI runs it on every pull request, beside ``sha256sum`` of the same prompt files
 (wall time, and user+sys CPU time, which a busy machine disturbs less).
 Each figure is the median wall time of ``--runs`` runs (and the best run, which
-a noisy machine disturbs least); ``python -c pass`` is measured in the same run.  Prints a Markdown table.
+a noisy machine disturbs least); ``python -c pass`` is measured in the same run, and so is
+``python -c "import jinja2"`` (and PyYAML, semver): the floor of (b).  Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
+LIBRARIES = ("jinja2", "yaml", "semver", "jinja2, yaml, semver")
 TEMPLATE = """{{#
 name: prompt_{i:05d}
 description: Generated prompt number {i} for the benchmark.
@@ -162,6 +164,11 @@ def main() -> int:
         baseline = median_of(args.runs * 2, lambda _: None, [str(bin_dir / "python"), "-c", "pass"], Path.cwd(), 0)
         best = min(samples_of(args.runs * 2, lambda _: None, [str(bin_dir / "python"), "-c", "pass"], Path.cwd(), 0))
         print(f"python -c pass: {baseline * 1000:.1f} ms median, {best * 1000:.1f} ms best of {args.runs * 2}; {os.cpu_count()} cores; Python {sys.version.split()[0]}")
+        imports = []
+        for module in LIBRARIES:  # what a changed file costs before any of our work: the libraries that read it
+            cost = median_of(args.runs * 2, lambda _: None, [str(bin_dir / "python"), "-c", f"import {module}"], Path.cwd(), 0) - baseline
+            imports.append(f"{module} {cost * 1000:.0f} ms ({cost / baseline:.1f}×)")
+        print("importing, beyond start-up: " + ", ".join(imports))
         print()
         print(
             "| prompts | (a) nothing changed | (b) one prompt changed | (c) lock from scratch | (a') nothing changed, --no-cache "

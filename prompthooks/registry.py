@@ -259,14 +259,43 @@ class MlflowRegistry:
         found: list[RegistryVersion] = []
         page_token = None
         while True:
-            search = functools.partial(self.client.search_model_versions, filter_string=filter_string, page_token=page_token)
-            page = self._call(search, "list prompt versions")
-            for version in page:
-                tags = dict(version.tags)
-                found.append(RegistryVersion(version.name, int(version.version), tags.get(TAG_VERSION), tags.get(TAG_HASH), stored_content_hash(tags)))
-            page_token = page.token
+            page, page_token = self._call(functools.partial(self._model_versions_page, filter_string, page_token), "list prompt versions")
+            for name, number, tags in page:
+                found.append(RegistryVersion(name, number, tags.get(TAG_VERSION), tags.get(TAG_HASH), stored_content_hash(tags)))
             if not page_token:
                 return found
+
+    def _model_versions_page(self, filter_string: str, page_token: str | None) -> tuple[list[tuple[str, int, dict[str, str]]], str | None]:
+        """One page of a model-version search: (name, number, tags) of each version (read as JSON from a REST server)."""
+        from mlflow.protos.model_registry_pb2 import SearchModelVersions
+        from mlflow.store.model_registry import SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT
+
+        document = self._search_json(SearchModelVersions, filter_string, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, page_token)
+        if document is None:  # not a REST store: a local database, say
+            page = self._models().search_model_versions(filter_string, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, None, page_token)
+            return [(version.name, int(version.version), dict(version.tags)) for version in page], page.token or None
+        versions = [(str(item["name"]), int(item["version"]), _tag_dict(item.get("tags"))) for item in document.get("model_versions", [])]
+        return versions, document.get("next_page_token") or None
+
+    def _search_json(self, request: type, filter_string: str, max_results: int, page_token: str | None) -> dict[str, Any] | None:
+        """A search's answer as plain JSON, or None when the registry is not a REST server.
+
+        The same request, auth, retries and error checks as the REST store's (its own endpoint,
+        ``http_request``, ``verify_rest_response``), without converting the answer to protobuf and
+        entities first: for searches of whole prompts and versions, templates included (a quarter of
+        a megabyte per hundred prompts), that conversion cost the client more CPU than the rest.
+        """
+        store = self._models()
+        endpoint_of = getattr(store, "_get_endpoint_from_method", None)
+        if endpoint_of is None:
+            return None
+        from mlflow.utils import rest_utils
+
+        endpoint, method = endpoint_of(request)
+        params = {"filter": filter_string, "max_results": str(max_results), **({"page_token": page_token} if page_token else {})}
+        response = rest_utils.http_request(store.get_host_creds(), endpoint, method, params=params)  # type: ignore[no-untyped-call]
+        document: dict[str, Any] = rest_utils.verify_rest_response(response, endpoint).json()
+        return document
 
     def _status(self, error: BaseException) -> int | None:
         status = getattr(error, "get_http_status_code", None)
@@ -422,30 +451,17 @@ class MlflowRegistry:
                 return found
 
     def _registered_models_page(self, filter_string: str, page_token: str | None) -> tuple[list[PromptState], str | None]:
-        """One page of a registered-model search, as prompt states.
+        """One page of a registered-model search, as prompt states (read as JSON from a REST server)."""
+        from mlflow.protos.model_registry_pb2 import SearchRegisteredModels
 
-        Against a REST server the answer (each model with its latest version's tags, templates included:
-        a quarter of a megabyte per hundred prompts) is read as plain JSON: the same request, auth,
-        retries and error checks as the REST store's (its own endpoint, ``http_request``,
-        ``verify_rest_response``), without converting it to protobuf and entities first, which cost
-        the client more CPU than the rest of the search.
-        """
-        store = self._models()
-        endpoint_of = getattr(store, "_get_endpoint_from_method", None)
-        if endpoint_of is None:  # not a REST store: a local database, say
-            page = store.search_registered_models(filter_string, NAMES_PER_SEARCH, None, page_token)
+        document = self._search_json(SearchRegisteredModels, filter_string, NAMES_PER_SEARCH, page_token)
+        if document is None:  # not a REST store: a local database, say
+            page = self._models().search_registered_models(filter_string, NAMES_PER_SEARCH, None, page_token)
             states = [
                 PromptState(model.name, {alias: int(number) for alias, number in dict(model.aliases or {}).items()}, dict(model.tags or {}))
                 for model in page
             ]
             return states, page.token or None
-        from mlflow.protos.model_registry_pb2 import SearchRegisteredModels
-        from mlflow.utils import rest_utils
-
-        endpoint, method = endpoint_of(SearchRegisteredModels)
-        params = {"filter": filter_string, "max_results": str(NAMES_PER_SEARCH), **({"page_token": page_token} if page_token else {})}
-        response = rest_utils.http_request(store.get_host_creds(), endpoint, method, params=params)  # type: ignore[no-untyped-call]
-        document = rest_utils.verify_rest_response(response, endpoint).json()
         states = [
             PromptState(
                 str(model["name"]),
