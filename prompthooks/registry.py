@@ -188,8 +188,8 @@ def remember_absent_probes() -> None:
     four, pyspark twice); a module that is not installed is searched for on ``sys.path`` again
     every time, about 1.3 ms of client CPU a request (an alias move: 5.4 ms before, 4.1 ms after).
     ``None`` in ``sys.modules`` is Python's own record of a missing module: the same ImportError,
-    raised without the search.  A module that is
-    installed is left alone, so MLflow still finds Databricks where it runs there.
+    raised without the search.  A module that is installed is left alone, so MLflow still finds
+    Databricks where it runs there.
     """
     for name in DATABRICKS_PROBES:
         if name not in sys.modules and importlib.util.find_spec(name) is None:
