@@ -1,4 +1,4 @@
-"""The MLflow Prompt Registry, as sync uses it.  mlflow is imported here and nowhere else.
+"""The MLflow Prompt Registry, as sync and deploy use it (the loader's reads are ``runtime.reader``).
 
 A prompt is a registered model tagged ``mlflow.prompt.is_prompt``; each of its
 versions holds the template in a tag.  Searching versions by tag needs that
@@ -275,7 +275,7 @@ class MlflowRegistry:
         if document is None:  # not a REST store: a local database, say
             page = self._models().search_model_versions(filter_string, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, None, page_token)
             return [(version.name, int(version.version), dict(version.tags)) for version in page], page.token or None
-        versions = [(str(item["name"]), int(item["version"]), _tag_dict(item.get("tags"))) for item in document.get("model_versions", [])]
+        versions = [(str(item["name"]), int(item["version"]), tag_dict(item.get("tags"))) for item in document.get("model_versions", [])]
         return versions, document.get("next_page_token") or None
 
     def _search_json(self, request: type, filter_string: str, max_results: int, page_token: str | None) -> dict[str, Any] | None:
@@ -467,7 +467,7 @@ class MlflowRegistry:
             PromptState(
                 str(model["name"]),
                 {str(item["alias"]): int(item["version"]) for item in model.get("aliases", []) if "alias" in item},
-                _tag_dict(model.get("tags")),
+                tag_dict(model.get("tags")),
             )
             for model in document.get("registered_models", [])
         ]
@@ -590,35 +590,6 @@ def _stored_record(model: Any) -> StoredRecord:
     return StoredRecord(str(model.model_id), str(status), int(model.creation_timestamp or 0), dict(model.tags or {}))
 
 
-# The runtime loader's reads (``prompthooks.load``).  Each is one request without MLflow's
-# retries (7, backing off to 247 s with the server down) and with a timeout, so a whole
-# ``load`` stays within its deadline; the loader falls back on failure instead of retrying.
-RUNTIME_API: Final = "/api/2.0/mlflow"
-
-
-class StoredPrompt(NamedTuple):
-    """A prompt as the registry holds it: its prompt-level tags, and alias -> MLflow version."""
-
-    name: str
-    tags: dict[str, str]
-    aliases: dict[str, int]
-
-
-class StoredVersion(NamedTuple):
-    name: str
-    number: int
-    tags: dict[str, str]
-
-
-class RegistryNotFound(Exception):
-    """The registry answered, and the prompt, version or alias is not there: an answer, not an outage."""
-
-
-def registry_uri() -> str | None:
-    """The registry the loader reads: ``MLFLOW_REGISTRY_URI``, else ``MLFLOW_TRACKING_URI``."""
-    return os.environ.get("MLFLOW_REGISTRY_URI") or os.environ.get("MLFLOW_TRACKING_URI") or None
-
-
 def stored_content(tags: Mapping[str, str]) -> PromptContent | None:
     """The template and metadata a registry version holds now, as sync registered them.
 
@@ -640,111 +611,8 @@ def stored_content(tags: Mapping[str, str]) -> PromptContent | None:
     return PromptContent(template, parsed) if isinstance(parsed, dict) else None
 
 
-def _tag_dict(items: object) -> dict[str, str]:
+def tag_dict(items: object) -> dict[str, str]:
+    """Tags as a dict, from an entity's dict or a REST answer's list of ``{"key", "value"}``."""
     if isinstance(items, dict):
         return {str(key): str(value) for key, value in items.items()}
     return {str(item["key"]): str(item.get("value", "")) for item in items or [] if isinstance(item, dict) and "key" in item}  # type: ignore[attr-defined]
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-class RuntimeReader:
-    """Reads for the loader: plain REST through mlflow's own HTTP helper (its auth, TLS and headers).
-
-    A non-HTTP registry (a local sqlite store) is read through MLflow's store instead; the
-    loader's worker thread bounds those by its deadline.
-    """
-
-    def __init__(self, uri: str) -> None:
-        from mlflow.utils import rest_utils
-        from mlflow.utils.credentials import get_default_host_creds
-
-        self.uri = uri
-        self.shown_uri = display_uri(uri)
-        self._rest = rest_utils
-        self._creds = functools.partial(get_default_host_creds, uri)
-        self._store: Any = None
-        if not uri.startswith(("http://", "https://")):
-            import mlflow
-
-            self._store = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)._get_registry_client().store  # type: ignore[no-untyped-call]
-
-    def _get(self, endpoint: str, params: dict[str, str], timeout: float) -> dict[str, Any]:
-        response = self._rest.http_request(  # type: ignore[no-untyped-call]
-            self._creds(), f"{RUNTIME_API}/{endpoint}", "GET", max_retries=0, backoff_factor=0, timeout=max(timeout, 0.05), params=params
-        )
-        if response.status_code == 404 or (response.status_code == 400 and "RESOURCE_DOES_NOT_EXIST" in response.text):
-            raise RegistryNotFound(f"{endpoint} {params}: {response.text[:200]}")
-        self._rest.verify_rest_response(response, endpoint)
-        document: dict[str, Any] = response.json()
-        return document
-
-    def _not_found(self, error: Exception) -> bool:
-        return getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST"
-
-    def prompt(self, name: str, timeout: float) -> StoredPrompt:
-        """The prompt's tags (where deploy's split lives) and its aliases: one request."""
-        if self._store is not None:
-            try:
-                model = self._store.get_registered_model(name)
-            except Exception as error:
-                if self._not_found(error):
-                    raise RegistryNotFound(str(error)) from None
-                raise
-            aliases = {alias.alias: int(alias.version) for alias in model.aliases or []}
-            return StoredPrompt(name, _tag_dict(model.tags), aliases)
-        found = self._get("registered-models/get", {"name": name}, timeout).get("registered_model", {})
-        aliases = {str(item["alias"]): int(item["version"]) for item in found.get("aliases", []) if "alias" in item}
-        return StoredPrompt(name, _tag_dict(found.get("tags")), aliases)
-
-    def version(self, name: str, number: int, timeout: float) -> StoredVersion:
-        """One MLflow version of the prompt, with its tags (template, hash, semver): one request."""
-        if self._store is not None:
-            try:
-                found = self._store.get_model_version(name, str(number))
-            except Exception as error:
-                if self._not_found(error):
-                    raise RegistryNotFound(str(error)) from None
-                raise
-            return StoredVersion(name, int(found.version), _tag_dict(found.tags))
-        document = self._get("model-versions/get", {"name": name, "version": str(number)}, timeout).get("model_version", {})
-        return StoredVersion(name, int(document["version"]), _tag_dict(document.get("tags")))
-
-    def version_by_semver(self, name: str, semver: str, timeout: float) -> list[StoredVersion]:
-        """The MLflow versions tagged with this ``prompthooks_version``: one search."""
-        filter_string = f"name = {_quote(name)} AND {IS_PROMPT_FILTER} AND tag.{TAG_VERSION} = {_quote(semver)}"
-        if self._store is not None:
-            page = self._store.search_model_versions(filter_string=filter_string, max_results=100)
-            return [StoredVersion(item.name, int(item.version), _tag_dict(item.tags)) for item in page]
-        document = self._get("model-versions/search", {"filter": filter_string, "max_results": "100"}, timeout)
-        return [StoredVersion(str(item["name"]), int(item["version"]), _tag_dict(item.get("tags"))) for item in document.get("model_versions", [])]
-
-
-@functools.cache
-def _tracing() -> tuple[Any, ...]:
-    from mlflow.entities.model_registry import PromptVersion
-    from mlflow.tracing.constant import SpanAttributeKey
-    from mlflow.tracing.fluent import get_active_trace_id, get_current_active_span
-    from mlflow.tracing.trace_manager import InMemoryTraceManager
-    from mlflow.tracing.utils.prompt import update_linked_prompts_tag
-
-    return PromptVersion, SpanAttributeKey.LINKED_PROMPTS, get_active_trace_id, get_current_active_span, InMemoryTraceManager, update_linked_prompts_tag
-
-
-def link_to_active_trace(name: str, number: int, template: object) -> None:
-    """Link a served prompt version to the active MLflow trace and span, as ``mlflow.genai.load_prompt`` does.
-
-    Only called when mlflow is already imported: without it no trace can be active.
-    """
-    prompt_version, linked_prompts, active_trace_id, active_span, manager, update_tag = _tracing()
-    trace_id = active_trace_id()
-    span = active_span()
-    if trace_id is None and span is None:
-        return
-    prompt = prompt_version(name=name, version=number, template=template)
-    if trace_id is not None:
-        manager.get_instance().register_prompt(trace_id=trace_id, prompt=prompt)
-    if span is not None:
-        span.set_attribute(linked_prompts, update_tag(span.attributes.get(linked_prompts), [prompt]))

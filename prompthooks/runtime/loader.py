@@ -32,7 +32,7 @@ from prompthooks.runtime.errors import PromptIntegrityError, PromptUnavailableEr
 from prompthooks.runtime.prompt import Prompt, Source
 
 if TYPE_CHECKING:
-    from prompthooks.registry import RuntimeReader, StoredVersion
+    from prompthooks.runtime.reader import RuntimeReader, StoredVersion
 
 logger: Final = logging.getLogger("prompthooks")
 
@@ -349,7 +349,7 @@ def _fallback(request: Request, root: str | None, why: str) -> Prompt:
 def _reader(uri: str) -> RuntimeReader:
     reader = _state.readers.get(uri)
     if reader is None:
-        from prompthooks.registry import RuntimeReader
+        from prompthooks.runtime.reader import RuntimeReader
 
         reader = RuntimeReader(uri)  # imports mlflow: once per process, before any deadline starts
         with _state.lock:
@@ -415,7 +415,7 @@ def _remaining(deadline_at: float) -> float:
 
 
 def _fetch(reader: RuntimeReader, request: Request, root: str | None, deadline_at: float) -> Resolution:
-    from prompthooks.registry import RegistryNotFound
+    from prompthooks.runtime.reader import RegistryNotFound
 
     name = request.name
     try:
@@ -516,7 +516,7 @@ def _tagged_variables(tags: dict[str, str]) -> tuple[str, ...] | None:
 
 @functools.cache
 def _linker() -> Callable[[str, int, object], None]:
-    from prompthooks.registry import link_to_active_trace
+    from prompthooks.runtime.reader import link_to_active_trace
 
     return link_to_active_trace
 
