@@ -83,7 +83,7 @@ class RuntimeReader:
                 if self._not_found(error):
                     raise RegistryNotFound(str(error)) from None
                 raise
-            aliases = {alias.alias: int(alias.version) for alias in model.aliases or []}
+            aliases = {str(alias): int(number) for alias, number in dict(model.aliases or {}).items()}  # alias -> version
             return StoredPrompt(name, tag_dict(model.tags), aliases)
         found = self._get("registered-models/get", {"name": name}, timeout).get("registered_model", {})
         aliases = {str(item["alias"]): int(item["version"]) for item in found.get("aliases", []) if "alias" in item}

@@ -497,3 +497,15 @@ def test_package_exposes_the_runtime_lazily() -> None:
     assert prompthooks.load is runtime.load and prompthooks.Prompt is runtime.Prompt
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         prompthooks.nothing  # noqa: B018
+
+
+def test_a_local_store_serves_an_environment_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``MLFLOW_TRACKING_URI=sqlite:///…`` (no server): the alias is read from the store's own entities."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    repo = make_tree(tmp_path / "repo", "ld_local_store")
+    synced(repo, uri)
+    _client(uri).set_prompt_alias("ld_local_store", "production", 1)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    prompt = load("ld_local_store", env="production", root=str(repo.root))
+    assert (prompt.version, prompt.mlflow_version, prompt.source) == ("1.0.0", 1, "registry")
+    assert prompt.format(question="Why?", person="Ann") == "Answer Why? for Ann."
