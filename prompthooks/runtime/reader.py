@@ -12,18 +12,10 @@ import functools
 from typing import Any, Final, NamedTuple
 
 from prompthooks.contract import TAG_VERSION
-from prompthooks.registry import IS_PROMPT_FILTER, tag_dict
+from prompthooks.registry import IS_PROMPT_FILTER, PromptState, tag_dict
 from prompthooks.secrets import display_uri
 
 RUNTIME_API: Final = "/api/2.0/mlflow"
-
-
-class StoredPrompt(NamedTuple):
-    """A prompt as the registry holds it: its prompt-level tags, and alias -> MLflow version."""
-
-    name: str
-    tags: dict[str, str]
-    aliases: dict[str, int]
 
 
 class StoredVersion(NamedTuple):
@@ -74,7 +66,7 @@ class RuntimeReader:
     def _not_found(self, error: Exception) -> bool:
         return getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST"
 
-    def prompt(self, name: str, timeout: float) -> StoredPrompt:
+    def prompt(self, name: str, timeout: float) -> PromptState:
         """The prompt's tags (where deploy's split lives) and its aliases: one request."""
         if self._store is not None:
             try:
@@ -84,10 +76,10 @@ class RuntimeReader:
                     raise RegistryNotFound(str(error)) from None
                 raise
             aliases = {str(alias): int(number) for alias, number in dict(model.aliases or {}).items()}  # alias -> version
-            return StoredPrompt(name, tag_dict(model.tags), aliases)
+            return PromptState(name, aliases, tag_dict(model.tags))
         found = self._get("registered-models/get", {"name": name}, timeout).get("registered_model", {})
         aliases = {str(item["alias"]): int(item["version"]) for item in found.get("aliases", []) if "alias" in item}
-        return StoredPrompt(name, tag_dict(found.get("tags")), aliases)
+        return PromptState(name, aliases, tag_dict(found.get("tags")))
 
     def version(self, name: str, number: int, timeout: float) -> StoredVersion:
         """One MLflow version of the prompt, with its tags (template, hash, semver): one request."""

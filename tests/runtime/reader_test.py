@@ -9,7 +9,8 @@ import pytest
 from mlflow import MlflowClient
 
 from prompthooks.contract import TAG_HASH, TAG_VERSION
-from prompthooks.runtime.reader import RegistryNotFound, RuntimeReader, StoredPrompt, StoredVersion
+from prompthooks.registry import PromptState
+from prompthooks.runtime.reader import RegistryNotFound, RuntimeReader, StoredVersion
 from tests.mlflow_server import MlflowServer
 
 
@@ -21,7 +22,7 @@ def _fill(uri: str, name: str) -> None:
     client.set_prompt_alias(name, "production", 1)
 
 
-def _answers(reader: RuntimeReader, name: str) -> tuple[StoredPrompt, StoredVersion, list[StoredVersion]]:
+def _answers(reader: RuntimeReader, name: str) -> tuple[PromptState, StoredVersion, list[StoredVersion]]:
     prompt = reader.prompt(name, timeout=10)
     version = reader.version(name, 2, timeout=10)
     found = reader.version_by_semver(name, "1.0.0", timeout=10)
