@@ -45,8 +45,8 @@ def change_every_prompt(repo: Path) -> None:
         subprocess.run(command, cwd=repo, env={**env, "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}, capture_output=True)
 
 
-def process_cpu(pids: set[int], groups: set[int]) -> float:
-    """User+sys CPU seconds of the live processes with these PIDs or in these process groups, from /proc."""
+def server_cpu(group: int, postmaster: int | None) -> float:
+    """User+sys CPU seconds of the live server processes, from /proc: the MLflow server's process group, and PostgreSQL's postmaster with its backends."""
     total = 0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -54,7 +54,8 @@ def process_cpu(pids: set[int], groups: set[int]) -> float:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(entry.name) in pids or int(fields[2]) in groups:
+            pid, parent, process_group = int(entry.name), int(fields[1]), int(fields[2])
+            if process_group == group or postmaster in (pid, parent):
                 total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
@@ -66,20 +67,11 @@ class Server:
         assert server.process is not None
         self.server, self.cluster = server, cluster
         self.log = server.directory / "server.log"
-        self.groups = {server.process.pid}
-        self.pids = set() if cluster is None or cluster.process is None else {cluster.process.pid}
+        self.group = server.process.pid
+        self.postmaster = None if cluster is None or cluster.process is None else cluster.process.pid
 
     def cpu(self) -> float:
-        pids = set(self.pids)
-        if self.pids:  # PostgreSQL's backends are children of the postmaster
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    try:
-                        if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) in self.pids:
-                            pids.add(int(entry.name))
-                    except OSError:
-                        continue
-        return process_cpu(pids, self.groups)
+        return server_cpu(self.group, self.postmaster)
 
     def requests(self) -> int:
         return len(ACCESS_LINE.findall(self.log.read_bytes()))
