@@ -261,21 +261,20 @@ class MlflowRegistry:
         page_token = None
         while True:
             page, page_token = self._call(functools.partial(self._model_versions_page, filter_string, page_token), "list prompt versions")
-            for name, number, tags in page:
-                found.append(RegistryVersion(name, number, tags.get(TAG_VERSION), tags.get(TAG_HASH), stored_content_hash(tags)))
+            found.extend(page)
             if not page_token:
                 return found
 
-    def _model_versions_page(self, filter_string: str, page_token: str | None) -> tuple[list[tuple[str, int, dict[str, str]]], str | None]:
-        """One page of a model-version search: (name, number, tags) of each version (read as JSON from a REST server)."""
+    def _model_versions_page(self, filter_string: str, page_token: str | None) -> tuple[list[RegistryVersion], str | None]:
+        """One page of a model-version search (read as JSON from a REST server)."""
         from mlflow.protos.model_registry_pb2 import SearchModelVersions
         from mlflow.store.model_registry import SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT
 
         document = self._search_json(SearchModelVersions, filter_string, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, page_token)
         if document is None:  # not a REST store: a local database, say
             page = self._models().search_model_versions(filter_string, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, None, page_token)
-            return [(version.name, int(version.version), dict(version.tags)) for version in page], page.token or None
-        versions = [(str(item["name"]), int(item["version"]), tag_dict(item.get("tags"))) for item in document.get("model_versions", [])]
+            return [_registry_version(version.name, int(version.version), dict(version.tags)) for version in page], page.token or None
+        versions = [_registry_version(str(item["name"]), int(item["version"]), tag_dict(item.get("tags"))) for item in document.get("model_versions", [])]
         return versions, document.get("next_page_token") or None
 
     def _search_json(self, request: type, filter_string: str, max_results: int, page_token: str | None) -> dict[str, Any] | None:
@@ -547,6 +546,10 @@ class MlflowRegistry:
             if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise self._error(error, f"read deployment record {model_id}") from None
+
+
+def _registry_version(name: str, number: int, tags: dict[str, str]) -> RegistryVersion:
+    return RegistryVersion(name, number, tags.get(TAG_VERSION), tags.get(TAG_HASH), stored_content_hash(tags))
 
 
 def _chunks(names: list[str]) -> list[list[str]]:
