@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from prompthooks import lockfile, planning, promptfile
+from prompthooks import lockfile, lockplan, promptfile
 from prompthooks.config import DEFAULT
 from prompthooks.records import PromptFile
 
@@ -40,7 +40,7 @@ def fast_import_stream(commits: int, prompts: int) -> bytes:
             path = changed[0]
             files[path] = f"Prompt {path}, revision {number}: answer {{{{ q }}}}.\n".encode()
             records[path] = promptfile.read(files[path], path)
-        entries = planning.plan(sorted(records.items()), entries, DEFAULT).entries
+        entries = lockplan.plan(sorted(records.items()), entries, DEFAULT).entries
         lock = lockfile.render(entries)
         stamp = 1_700_000_000 + number * 60
         message = f"change {number}".encode()

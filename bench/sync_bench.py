@@ -74,7 +74,7 @@ def registered_versions(uri: str, prefix: str) -> dict[str, list[str]]:
     from mlflow import MlflowClient
 
     from prompthooks.contract import TAG_HASH
-    from prompthooks.registry import IS_PROMPT_FILTER
+    from prompthooks.registry.stored import IS_PROMPT_FILTER
 
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     found: dict[str, list[str]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from prompthooks import git, lockfile, lockhistory, planning
+from prompthooks import git, lockfile, lockplan, versionguard
 from prompthooks.errors import FatalError
 from prompthooks.records import LockEntry
 from prompthooks.workspace import Workspace
@@ -40,14 +40,14 @@ def problems(root: str, base: str, entries: Mapping[str, LockEntry], lock_path: 
     fork = git.merge_base(root, "HEAD", base_commit)
     forked = _lock_at(root, fork, lock_path)[0] if fork is not None else {}
     base_entries, base_retired = _lock_at(root, base_commit, lock_path)
-    held, _ = lockhistory.full(root, [base_commit], lock_path)[0]
+    held, _ = versionguard.full(root, [base_commit], lock_path)[0]
     fix = f"rebase onto {base} and rerun `prompthooks lock`"
     found = _history_problems(root, base, fork, held, entries, lock_path, fix)
     for name, entry in sorted(entries.items()):
         if forked.get(name) == entry:
             continue  # untouched on this branch: the merge keeps the base's side
         own_hash = None if entry.dependencies else entry.hash  # a composed prompt's own hash is not in the lock
-        others = planning.other_contents(held.get(name, {}).get(entry.version, frozenset()), entry.hash, own_hash)
+        others = lockplan.other_contents(held.get(name, {}).get(entry.version, frozenset()), entry.hash, own_hash)
         versions = [*held.get(name, {}), *([base_retired[name]] if name in base_retired else [])]
         if name in base_entries:
             versions.append(base_entries[name].version)
@@ -77,7 +77,7 @@ def _history_problems(
     would leave two 2.0.3s in the base's history (and in `sync --backfill`).
     """
     revisions = ["HEAD", f"^{fork}"] if fork is not None else ["HEAD"]
-    branch_held, _ = lockhistory.full(root, revisions, lock_path)[0]
+    branch_held, _ = versionguard.full(root, revisions, lock_path)[0]
     found = []
     for name, versions in sorted(branch_held.items()):
         for version, hashes in sorted(versions.items()):

@@ -71,7 +71,7 @@ def _jinja_sections_parse(messages: list[dict[str, str]]) -> bool:
         return True
     import jinja2
 
-    from prompthooks.variables import JINJA_EXTENSIONS
+    from prompthooks.records import JINJA_EXTENSIONS
 
     environment = jinja2.Environment(extensions=list(JINJA_EXTENSIONS))
     try:

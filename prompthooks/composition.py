@@ -23,10 +23,8 @@ from typing import Final, NamedTuple
 from prompthooks import globs
 from prompthooks.config import Config
 from prompthooks.errors import FatalError, raise_collected
-from prompthooks.records import FragmentEntry, LockEntry, PromptFile
-from prompthooks.variables import DYNAMIC, INCLUDE_IF_PRESENT, PARTIAL, SHARES_CONTEXT
+from prompthooks.records import DYNAMIC, INCLUDE_IF_PRESENT, JINJA_SUFFIXES, PARTIAL, SHARES_CONTEXT, FragmentEntry, LockEntry, PromptFile
 
-JINJA_SUFFIXES: Final = (".jinja2", ".j2", ".jinja")
 DOTPROMPT_SUFFIX: Final = ".prompt"
 
 

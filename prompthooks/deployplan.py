@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from prompthooks.errors import FatalError
 
 if TYPE_CHECKING:
-    from prompthooks.registry import PromptState
+    from prompthooks.registry.stored import PromptState
 
 Wanted = Mapping[tuple[str, str], "int | None"]  # (prompt, alias) -> MLflow version; None: no alias
 

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from prompthooks.errors import FatalError
 
 if TYPE_CHECKING:
-    from prompthooks.registry import StoredRecord
+    from prompthooks.registry.stored import StoredRecord
 
 MODEL_TYPE: Final = "prompthooks-deployment"
-TAG_COMMIT: Final = "mlflow.source.git.commit"
+TAG_GIT_COMMIT: Final = "mlflow.source.git.commit"
 TAG_LINKED_PROMPTS: Final = "mlflow.linkedPrompts"
 TAG_ENVIRONMENT: Final = "prompthooks_environment"
 TAG_REF: Final = "prompthooks_ref"
@@ -111,7 +111,7 @@ def to_tags(deployment: Deployment) -> dict[str, str]:
     linked = [{"name": name, "version": str(item.number)} for name, item in sorted(deployment.prompts.items())]
     linked += [{"name": name, "version": str(item.number)} for name, item in sorted(deployment.variants.items())]
     tags = {
-        TAG_COMMIT: deployment.commit,
+        TAG_GIT_COMMIT: deployment.commit,
         TAG_ENVIRONMENT: deployment.environment,
         TAG_REF: deployment.ref,
         TAG_REASON: deployment.reason,
@@ -158,7 +158,7 @@ def from_stored(record: StoredRecord) -> Deployment:
             id=record.id,
             status=record.status,
             environment=tags[TAG_ENVIRONMENT],
-            commit=tags.get(TAG_COMMIT, ""),
+            commit=tags.get(TAG_GIT_COMMIT, ""),
             ref=tags.get(TAG_REF, ""),
             deployed_at=tags.get(TAG_DEPLOYED_AT, ""),
             reason=tags.get(TAG_REASON, DEPLOY),

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from prompthooks.composition import candidates
 from prompthooks.config import Config
-from prompthooks.variables import JINJA_EXTENSIONS, PARTIAL
+from prompthooks.records import JINJA_EXTENSIONS, PARTIAL
 
 _TAG: Final = re.compile(
     r"\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}",

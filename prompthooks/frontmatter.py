@@ -15,8 +15,8 @@ import re
 from typing import Any, Final, NamedTuple
 
 from prompthooks.errors import FatalError
+from prompthooks.records import JINJA_SUFFIXES
 
-JINJA_SUFFIXES: tuple[str, ...] = (".jinja2", ".j2", ".jinja")
 BOM = "\ufeff"
 
 _DASHES_OPEN = re.compile(r"\A---[ \t]*\r?\n")

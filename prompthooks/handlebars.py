@@ -14,7 +14,7 @@ import re
 from typing import Final, NamedTuple
 
 from prompthooks.errors import FatalError
-from prompthooks.variables import DYNAMIC, PARTIAL, Interface, Reference
+from prompthooks.records import DYNAMIC, PARTIAL, Interface, Reference
 
 # Dotprompt's built-in helpers (a bare ``{{history}}`` is a helper call, not a variable).
 HELPERS: Final = frozenset({"json", "role", "history", "section", "media", "ifEquals", "unlessEquals", "log", "lookup"})

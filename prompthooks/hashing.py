@@ -5,16 +5,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from typing import Any, NamedTuple
+from typing import Any
 
 from prompthooks.records import HASH_SCHEME as HASH_SCHEME
-
-
-class PromptContent(NamedTuple):
-    """A prompt as sent to a registry: template body and metadata, LF line endings."""
-
-    body: str
-    metadata: dict[str, Any]  # front matter without ``version`` and ``bump``
+from prompthooks.records import PromptContent as PromptContent
 
 
 def _canonical(value: Any) -> Any:

@@ -89,14 +89,14 @@ def _sync(args: argparse.Namespace) -> int:
 
 def _log(args: argparse.Namespace) -> int:
     from prompthooks import git
-    from prompthooks.commands.history import log
+    from prompthooks.commands.log import log
 
     return log(git.find_checkout().root, args.name, ref=args.ref, as_json=args.json)
 
 
 def _show(args: argparse.Namespace) -> int:
     from prompthooks import git
-    from prompthooks.commands.history import show
+    from prompthooks.commands.show import show
 
     return show(git.find_checkout().root, args.spec, ref=args.ref, flattened=args.flattened)
 
@@ -141,7 +141,7 @@ def _deploy(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     from prompthooks import git
-    from prompthooks.commands.deploy import RollbackOptions, rollback
+    from prompthooks.commands.rollback import RollbackOptions, rollback
 
     options = RollbackOptions(args.environment, args.tracking_uri, args.to, args.ref, tuple(args.prompts), args.dry_run, args.json, args.timeout, args.jobs)
     return rollback(git.find_checkout().root, options)
@@ -156,7 +156,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _deployments(args: argparse.Namespace) -> int:
     from prompthooks import git
-    from prompthooks.commands.status import deployments
+    from prompthooks.commands.deployments import deployments
 
     return deployments(git.find_checkout().root, args.environment, args.tracking_uri, args.timeout, args.json)
 
@@ -444,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except FatalError as error:
         located = error.path is not None or isinstance(error, FatalErrors)
-        print(str(error) if located else f"prompthooks: error: {error}", file=sys.stderr)
+        print(_redacted(args)(str(error) if located else f"prompthooks: error: {error}"), file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("prompthooks: interrupted", file=sys.stderr)
@@ -452,10 +452,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug: say so, with the traceback, and exit apart from expected failures
         import traceback
 
-        from prompthooks.secrets import Redactor
-
-        uris = [getattr(args, "tracking_uri", None) or "", os.environ.get("MLFLOW_TRACKING_URI", "")]
-        redact = Redactor([secret for uri in uris for secret in Redactor.for_tracking(uri).secrets])
+        redact = _redacted(args)
         print(redact(traceback.format_exc()), end="", file=sys.stderr)
         print(redact(f"prompthooks: unexpected error: {type(error).__name__}: {error}"), file=sys.stderr)
         return EXIT_UNEXPECTED
+
+
+def _redacted(args: argparse.Namespace) -> Callable[[str], str]:
+    """Errors leave through here: every credential of the registry named by flag or environment is masked, once."""
+    from prompthooks.secrets import Redactor
+
+    uris = [getattr(args, "tracking_uri", None), os.environ.get("MLFLOW_TRACKING_URI"), os.environ.get("MLFLOW_REGISTRY_URI")]
+
+    return Redactor([secret for uri in uris for secret in Redactor.for_tracking(uri or "").secrets])

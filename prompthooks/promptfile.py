@@ -12,7 +12,7 @@ from typing import Final, NamedTuple
 from prompthooks import frontmatter, modelconfig, variables, versioning
 from prompthooks.errors import FatalError, raise_collected
 from prompthooks.hashing import PromptContent, content_hash
-from prompthooks.records import LockEntry, PromptFile
+from prompthooks.records import Interface, LockEntry, PromptFile
 
 RESERVED_KEYS: Final = frozenset({"version", "bump"})
 PROMPTY_SUFFIX: Final = ".prompty"
@@ -91,7 +91,7 @@ def read(raw: bytes, path: str, locked: LockEntry | None = None) -> PromptFile:
     return summarize(load(raw, path), path, locked)
 
 
-def locked_interface(path: str, content: PromptContent, hash_: str, locked: LockEntry | None) -> variables.Interface | None:
+def locked_interface(path: str, content: PromptContent, hash_: str, locked: LockEntry | None) -> Interface | None:
     """The interface a lock recorded for this very content, so its template need not be parsed again.
 
     The same path (so the same template syntax) and the same hash (so the same
@@ -104,7 +104,7 @@ def locked_interface(path: str, content: PromptContent, hash_: str, locked: Lock
         return None
     if variables.may_reference(content.body, path, content.metadata):
         return None
-    return variables.Interface(locked.variables, locked.optional)
+    return Interface(locked.variables, locked.optional)
 
 
 def summarize(loaded: Loaded, path: str, locked: LockEntry | None = None) -> PromptFile:

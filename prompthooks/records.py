@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 HASH_SCHEME: Final = "sha256:utf8-lf-body+json-metadata/1"
 """Recorded in the lock: how a prompt's ``hash`` is computed (see ``hashing``), so the scheme can evolve."""
@@ -12,6 +12,31 @@ HASH_SCHEME_DEPENDENCIES: Final = "sha256:utf8-lf-body+json-metadata+dependencie
 A file without dependencies hashes the same under both, so a lock without any
 records the first scheme and stays byte for byte what it was.
 """
+
+
+# How templates are written: their file names, and the Jinja extensions they are parsed and rendered with.
+JINJA_SUFFIXES: Final = (".jinja2", ".j2", ".jinja")
+JINJA_EXTENSIONS: Final = ("jinja2.ext.loopcontrols", "jinja2.ext.do")
+
+# Reference kinds: how a template uses another one.
+INCLUDE: Final = "include"
+INCLUDE_IF_PRESENT: Final = "include-ignore-missing"  # ``{% include "x" ignore missing %}``: absent is fine
+EXTENDS: Final = "extends"
+IMPORT: Final = "import"  # macros imported without the caller's context
+IMPORT_WITH_CONTEXT: Final = "import-with-context"
+PARTIAL: Final = "partial"  # a Dotprompt/Handlebars partial, ``{{> name}}``
+DYNAMIC: Final = "dynamic"  # a name computed at render time: its ``name`` is the construct
+SHARES_CONTEXT: Final = frozenset({INCLUDE, INCLUDE_IF_PRESENT, EXTENDS, IMPORT_WITH_CONTEXT, PARTIAL})
+
+Reference = tuple[str, str, int]  # (kind, name, body line): plain tuples, so the cache can marshal them
+
+
+class Interface(NamedTuple):
+    """A template's variables: what a caller must pass, what it may, and the templates it uses."""
+
+    required: tuple[str, ...]  # sorted
+    optional: tuple[str, ...]  # sorted; a caller may leave them out
+    references: tuple[Reference, ...] = ()
 
 
 class PromptFile(NamedTuple):
@@ -41,3 +66,18 @@ class FragmentEntry(NamedTuple):
 
     hash: str  # covers its own dependencies, like a prompt's
     dependencies: tuple[str, ...] = ()
+
+
+class PromptContent(NamedTuple):
+    """A prompt as sent to a registry: template body and metadata, LF line endings."""
+
+    body: str
+    metadata: dict[str, Any]  # front matter without ``version`` and ``bump``
+
+
+class CommittedPrompt(NamedTuple):
+    """A locked prompt as committed: its lock entry and its content (a composed prompt's: the flattened copy)."""
+
+    name: str
+    entry: LockEntry
+    content: PromptContent

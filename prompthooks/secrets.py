@@ -28,6 +28,10 @@ class Redactor:
         # Longest first, so a secret containing another is masked whole.
         self.secrets = sorted({secret for secret in secrets if len(secret) >= 3}, key=len, reverse=True)
 
+    def extend(self, secrets: Iterable[str]) -> None:
+        """Mask these too (a process-wide log filter learns each registry's secrets)."""
+        self.secrets = Redactor([*self.secrets, *secrets]).secrets
+
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, MASK)

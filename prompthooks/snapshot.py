@@ -9,19 +9,13 @@ from __future__ import annotations
 import posixpath
 from typing import NamedTuple
 
-from prompthooks import config, git, globs, lockfile, planning, promptfile, verify
+from prompthooks import config, git, globs, lockfile, lockplan, promptfile, verify
 from prompthooks.errors import FatalError
 from prompthooks.hashing import PromptContent
-from prompthooks.records import LockEntry, PromptFile
+from prompthooks.records import CommittedPrompt, LockEntry, PromptFile
 from prompthooks.workspace import Workspace
 
 SYMLINK_MODE = 0o120000
-
-
-class CommittedPrompt(NamedTuple):
-    name: str
-    entry: LockEntry
-    content: PromptContent
 
 
 class Unflattenable(NamedTuple):
@@ -74,7 +68,7 @@ def read(root: str, ref: str) -> Snapshot:
             files.append((path, promptfile.summarize(loaded, path, locked_at.get(path))))
             contents[path] = loaded.content
             sources[path] = promptfile.normalize_newlines(loaded.text)
-    plan = planning.plan(files, locked, settings, None, locked_fragments, not lockfile.uses_dependencies(raw_lock), retired=retired)
+    plan = lockplan.plan(files, locked, settings, None, locked_fragments, not lockfile.uses_dependencies(raw_lock), retired=retired)
     rendered = lockfile.render(plan.entries, fragments=plan.fragments, composed=plan.composed, retired=plan.retired)
     problems = verify.problems(Workspace(settings, plan, locked, raw_lock, rendered, current_fragments=locked_fragments))
     if problems:

@@ -13,9 +13,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from prompthooks.errors import FatalError
+from prompthooks.records import (
+    DYNAMIC,
+    EXTENDS,
+    IMPORT,
+    IMPORT_WITH_CONTEXT,
+    INCLUDE,
+    INCLUDE_IF_PRESENT,
+    JINJA_EXTENSIONS,
+    JINJA_SUFFIXES,
+    Interface,
+    Reference,
+)
 from prompthooks.versioning import Increment
 
 if TYPE_CHECKING:
@@ -23,26 +35,6 @@ if TYPE_CHECKING:
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)[^{}]*\}\}")
 _MAY_REFERENCE = re.compile(r"\b(?:include|extends|import)\b")
-JINJA_EXTENSIONS = ("jinja2.ext.loopcontrols", "jinja2.ext.do")
-
-# Reference kinds: how a template uses another one.
-INCLUDE: Final = "include"
-INCLUDE_IF_PRESENT: Final = "include-ignore-missing"  # ``{% include "x" ignore missing %}``: absent is fine
-EXTENDS: Final = "extends"
-IMPORT: Final = "import"  # macros imported without the caller's context
-IMPORT_WITH_CONTEXT: Final = "import-with-context"
-PARTIAL: Final = "partial"  # a Dotprompt/Handlebars partial, ``{{> name}}``
-DYNAMIC: Final = "dynamic"  # a name computed at render time: its ``name`` is the construct
-SHARES_CONTEXT: Final = frozenset({INCLUDE, INCLUDE_IF_PRESENT, EXTENDS, IMPORT_WITH_CONTEXT, PARTIAL})
-
-Reference = tuple[str, str, int]  # (kind, name, body line): plain tuples, so the cache can marshal them
-
-
-class Interface(NamedTuple):
-    required: tuple[str, ...]  # sorted
-    optional: tuple[str, ...]  # sorted; a caller may leave them out
-    references: tuple[Reference, ...] = ()
-
 
 def _prompty_engine(metadata: Mapping[str, Any]) -> str:
     template = metadata.get("template")
@@ -54,7 +46,7 @@ def _prompty_engine(metadata: Mapping[str, Any]) -> str:
 
 
 def uses_jinja(path: str, metadata: Mapping[str, Any]) -> bool:
-    if path.endswith((".jinja2", ".j2", ".jinja")):
+    if path.endswith(JINJA_SUFFIXES):
         return True
     return path.endswith(".prompty") and _prompty_engine(metadata).lower() in ("jinja2", "jinja")
 

@@ -7,7 +7,7 @@ import gc
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from prompthooks import git, lockfile, parallel, planning
+from prompthooks import git, lockfile, lockplan, parallel
 from prompthooks.cache import Cache
 from prompthooks.config import Config
 from prompthooks.errors import FatalError, raise_collected
@@ -17,7 +17,7 @@ from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
 class Workspace(NamedTuple):
     config: Config
-    plan: planning.Plan
+    plan: lockplan.LockPlan
     current: dict[str, LockEntry] | None  # the lock on disk, None when there is none
     current_raw: bytes | None
     rendered: bytes  # the lock as it should be
@@ -162,9 +162,9 @@ def _baseline(inputs: Inputs, cache: Cache) -> tuple[dict[str, LockEntry], dict[
     try:
         return _read_lock(inputs.head_lock, label, cache), _read_retired(inputs.head_lock, label, cache), ()
     except lockfile.UnreadableLock as error:
-        from prompthooks import lockhistory
+        from prompthooks import versionguard
 
-        newest = lockhistory.full(inputs.root, ["HEAD"], config.lock)[1]
+        newest = versionguard.full(inputs.root, ["HEAD"], config.lock)[1]
         where = f"the lock of commit {newest.commit[:12]}" if newest is not None else "no lock (none in history is readable)"
         note = f"{error} (committed without the hook?); versions continue from {where}"
         return (newest.entries, newest.retired, (note,)) if newest is not None else ({}, {}, (note,))
@@ -205,8 +205,8 @@ def _evaluate(inputs: Inputs, cache: Cache) -> Workspace:
         other = _read_lock(inputs.merge_head_lock, label, cache)
         if len(inputs.heads) > 1:
             locks[inputs.heads[1][0]] = other
-        baseline, parents = planning.merge_baselines(baseline, other)
-        retired = planning.merge_retired(retired, _read_retired(inputs.merge_head_lock, label, cache))
+        baseline, parents = lockplan.merge_baselines(baseline, other)
+        retired = lockplan.merge_retired(retired, _read_retired(inputs.merge_head_lock, label, cache))
         baseline_fragments = {**_read_fragments(inputs.merge_head_lock, label, cache), **baseline_fragments}
     drafts: Drafts = {}  # lock tables written by the processes that read the files: read back by render
     files = _read_prompts(inputs, cache, baseline, drafts)
@@ -219,13 +219,13 @@ def _evaluate(inputs: Inputs, cache: Cache) -> Workspace:
             current_fragments = _read_fragments(inputs.current_lock, config.lock, cache)
         except lockfile.UnreadableLock as error:
             current_error = error
-    held = planning.NO_HISTORY
+    held = lockplan.NO_HISTORY
     if inputs.heads:
-        from prompthooks import lockhistory
+        from prompthooks import versionguard
 
-        held = lockhistory.held(inputs.root, config.lock, dict(inputs.heads), locks, cache)
+        held = versionguard.held(inputs.root, config.lock, dict(inputs.heads), locks, cache)
     legacy = not head_readable or not lockfile.uses_dependencies(inputs.head_lock or b"")
-    plan = planning.plan(files, baseline, config, parents, baseline_fragments, legacy, retired=retired, held=held)
+    plan = lockplan.plan(files, baseline, config, parents, baseline_fragments, legacy, retired=retired, held=held)
     plan = plan._replace(stamps=[stamp for stamp in plan.stamps if stamp.path not in inputs.links])
     _render_many_ahead(plan.entries, cache, drafts)
     rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments, plan.composed, plan.retired, drafts)

@@ -10,7 +10,7 @@ import pytest
 from prompthooks import lockfile
 from prompthooks.main import main
 from tests.conftest import GitRepo
-from tests.lockhistory_test import hook_commit, locked
+from tests.versionguard_test import hook_commit, locked
 
 
 def locked_at(repo: GitRepo, ref: str) -> dict[str, tuple[str, str]]:

@@ -207,13 +207,13 @@ def test_this_repositorys_own_lock_is_unchanged() -> None:
     """The hash recipe is unchanged for prompts without dependencies: the committed lock is still canonical."""
     from pathlib import Path
 
-    from prompthooks import config, planning, promptfile
+    from prompthooks import config, lockplan, promptfile
 
     root = Path(__file__).resolve().parent.parent
     raw = (root / "prompts.lock").read_bytes()
     files = [(f"prompts/{path.name}", promptfile.read(path.read_bytes(), f"prompts/{path.name}")) for path in sorted((root / "prompts").iterdir())]
     locked = lockfile.parse(raw, "prompts.lock")
-    plan = planning.plan(files, locked, config.DEFAULT)
+    plan = lockplan.plan(files, locked, config.DEFAULT)
     assert {name: entry.hash for name, entry in plan.entries.items()} == {name: entry.hash for name, entry in locked.items()}
 
 

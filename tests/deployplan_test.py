@@ -4,7 +4,7 @@ import pytest
 
 from prompthooks.deployplan import Move, moves, overwritten, parse_split, with_variant, without_variant
 from prompthooks.errors import FatalError
-from prompthooks.registry import PromptState
+from prompthooks.registry.stored import PromptState
 
 
 def _states(**aliases: dict[str, int]) -> dict[str, PromptState]:

@@ -6,7 +6,7 @@ import pytest
 
 from prompthooks.deployrecord import CHUNK, Deployment, Served, ci_url, from_stored, to_tags
 from prompthooks.errors import FatalError
-from prompthooks.registry import StoredRecord
+from prompthooks.registry.stored import StoredRecord
 
 
 def _deployment(count: int) -> Deployment:

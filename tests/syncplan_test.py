@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from prompthooks.hashing import PromptContent
-from prompthooks.records import LockEntry
-from prompthooks.snapshot import CommittedPrompt
-from prompthooks.syncplan import CONFLICT, REGISTER, SKIP, RegistryVersion, decide, lost_races
+from prompthooks.contract import TAG_HASH, TAG_METADATA, TAG_VERSION
+from prompthooks.hashing import PromptContent, content_hash
+from prompthooks.records import CommittedPrompt, LockEntry
+from prompthooks.registry.stored import TEMPLATE_TAG, StoredVersion
+from prompthooks.syncplan import CONFLICT, REGISTER, SKIP, decide, lost_races
 
-PROMPT = CommittedPrompt("greet", LockEntry("p/greet.md", "1.2.0", "sha256:aaa"), PromptContent("Hi", {}))
+HASH = content_hash(PromptContent("Hi", {}))
+PROMPT = CommittedPrompt("greet", LockEntry("p/greet.md", "1.2.0", HASH), PromptContent("Hi", {}))
 
 
-def _version(number: int, semver: str, hash_: str, stored: str | None = "same") -> RegistryVersion:
-    return RegistryVersion("greet", number, semver, hash_, hash_ if stored == "same" else stored)
+def _version(number: int, semver: str | None, hash_: str | None, stored: str | None = "Hi") -> StoredVersion:
+    """A stored version whose text is ``stored`` (None: its metadata unreadable)."""
+    tags = {TAG_VERSION: semver, TAG_HASH: hash_, TEMPLATE_TAG: stored or "", TAG_METADATA: "{}" if stored is not None else "not json"}
+    return StoredVersion("greet", number, {key: value for key, value in tags.items() if value is not None})
 
 
 @pytest.mark.parametrize(
@@ -21,26 +25,26 @@ def _version(number: int, semver: str, hash_: str, stored: str | None = "same") 
     [
         ([], REGISTER, None),
         ([_version(1, "1.1.0", "sha256:old")], REGISTER, None),
-        ([_version(1, "1.1.0", "sha256:old"), _version(2, "1.2.0", "sha256:aaa")], SKIP, 2),
+        ([_version(1, "1.1.0", "sha256:old"), _version(2, "1.2.0", HASH)], SKIP, 2),
         ([_version(2, "1.2.0", "sha256:bbb")], CONFLICT, 2),
-        ([_version(2, "1.2.0", "sha256:aaa", stored="sha256:tampered")], CONFLICT, 2),
-        ([_version(2, "1.2.0", "sha256:aaa", stored=None)], CONFLICT, 2),
-        ([_version(5, "1.2.0", "sha256:aaa"), _version(3, "1.2.0", "sha256:aaa")], SKIP, 3),
-        ([RegistryVersion("greet", 1, None, None, None)], REGISTER, None),
+        ([_version(2, "1.2.0", HASH, stored="tampered")], CONFLICT, 2),
+        ([_version(2, "1.2.0", HASH, stored=None)], CONFLICT, 2),
+        ([_version(5, "1.2.0", HASH), _version(3, "1.2.0", HASH)], SKIP, 3),
+        ([_version(1, None, None)], REGISTER, None),
     ],
 )
-def test_decide(existing: list[RegistryVersion], action: str, number: int | None) -> None:
+def test_decide(existing: list[StoredVersion], action: str, number: int | None) -> None:
     step = decide(PROMPT, existing)
     assert (step.action, step.number) == (action, number)
 
 
 def test_conflict_names_both_hashes_and_the_mlflow_version() -> None:
     step = decide(PROMPT, [_version(7, "1.2.0", "sha256:bbbbbbbbbbbbbbbb")])
-    assert step.detail == "MLflow version 7 has 1.2.0 with sha256:bbbbbbbbbbbbbbbb, the lock has sha256:aaa"
+    assert step.detail == f"MLflow version 7 has 1.2.0 with sha256:bbbbbbbbbbbbbbbb, the lock has {HASH}"
 
 
 def test_lost_races_keep_the_lowest_number() -> None:
-    after = {"greet": [_version(3, "1.2.0", "sha256:aaa"), _version(4, "1.2.0", "sha256:aaa")], "other": []}
+    after = {"greet": [_version(3, "1.2.0", HASH), _version(4, "1.2.0", HASH)], "other": []}
     key = ("greet", "1.2.0")
-    assert lost_races({key: 4}, after, {key: "sha256:aaa"}) == {key: 3}
-    assert lost_races({key: 3}, after, {key: "sha256:aaa"}) == {}
+    assert lost_races({key: 4}, after, {key: HASH}) == {key: 3}
+    assert lost_races({key: 3}, after, {key: HASH}) == {}

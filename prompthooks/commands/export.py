@@ -8,6 +8,9 @@ from prompthooks import manifest, snapshot
 from prompthooks.errors import FatalError
 from prompthooks.fileio import write_if_changed
 from prompthooks.manifest import Pinned
+from prompthooks.registry.stored import integrity_problem
+from prompthooks.services.connection import check_alias, connect
+from prompthooks.services.deployments import recent
 
 
 def _from_ref(root: str, ref: str) -> tuple[list[Pinned], str, str]:
@@ -16,28 +19,23 @@ def _from_ref(root: str, ref: str) -> tuple[list[Pinned], str, str]:
 
 
 def _from_environment(root: str, environment: str, tracking_uri: str | None, timeout: float) -> tuple[list[Pinned], str, str]:
-    from prompthooks.commands.deploy import check_alias, connect, recent
-
     check_alias(environment)
     session = connect(root, tracking_uri, timeout)
-    try:
-        latest, _ = recent(session, environment)
-        if latest is None:
-            raise FatalError(f"no deployment of {environment} is recorded in experiment {session.experiment!r}; run `prompthooks deploy {environment}` first")
-        states = session.registry.prompt_states(latest.prompts)
-        versions = session.registry.list_versions(latest.prompts)
-        pins = []
-        for name, served in sorted(latest.prompts.items()):
-            number = states[name].aliases.get(environment) if name in states else None
-            if number != served.number:
-                raise FatalError(f"{name}@{environment} is on MLflow version {number}, not {served.number} as deployment {latest.id} set it; see `prompthooks status {environment}`")
-            found = next((version for version in versions.get(name, ()) if version.number == number), None)
-            if found is None or found.hash is None or found.semver is None or found.content_hash != found.hash:
-                raise FatalError(f"{name} MLflow version {number} is missing its prompthooks tags or was modified in the registry; see `prompthooks status {environment}`")
-            pins.append(Pinned(name, found.semver, found.hash, number))
-    except FatalError as error:
-        error.message = session.redact(error.message)
-        raise
+    latest, _ = recent(session, environment)
+    if latest is None:
+        raise FatalError(f"no deployment of {environment} is recorded in experiment {session.experiment!r}; run `prompthooks deploy {environment}` first")
+    states = session.registry.prompt_states(latest.prompts)
+    versions = session.registry.list_versions(latest.prompts)
+    pins = []
+    for name, served in sorted(latest.prompts.items()):
+        number = states[name].aliases.get(environment) if name in states else None
+        if number != served.number:
+            raise FatalError(f"{name}@{environment} is on MLflow version {number}, not {served.number} as deployment {latest.id} set it; see `prompthooks status {environment}`")
+        found = next((version for version in versions.get(name, ()) if version.number == number), None)
+        problem = "it is gone from the registry" if found is None else integrity_problem(found)
+        if problem is not None or found is None or found.semver is None or found.hash is None:
+            raise FatalError(f"{name}@{environment}: {problem}; see `prompthooks status {environment}`")
+        pins.append(Pinned(name, found.semver, found.hash, number))
     return pins, latest.commit, f"environment {environment} (deployment {latest.id})"
 
 

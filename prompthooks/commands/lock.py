@@ -7,7 +7,7 @@ import os
 
 from prompthooks import fileio
 from prompthooks.errors import FatalError
-from prompthooks.planning import Stamp
+from prompthooks.lockplan import Stamp
 from prompthooks.workspace import Workspace
 
 

@@ -44,9 +44,9 @@ def _read_retired(path: str, label: str) -> dict[str, str]:
 
 def _merged_retired(ours: str, theirs: str, label: str, entries: dict[str, lockfile.LockEntry]) -> dict[str, str]:
     """Both sides' tombstones, the higher version of each; a name back in the lock needs none."""
-    from prompthooks import planning
+    from prompthooks import lockplan
 
-    merged = planning.merge_retired(_read_retired(ours, f"{label} (ours)"), _read_retired(theirs, f"{label} (theirs)"))
+    merged = lockplan.merge_retired(_read_retired(ours, f"{label} (ours)"), _read_retired(theirs, f"{label} (theirs)"))
     return {name: version for name, version in merged.items() if name not in entries}
 
 

@@ -1,4 +1,4 @@
-"""``prompthooks status`` and ``deployments``: what each environment serves, whether it drifted, and its history."""
+"""``prompthooks status``: what each environment serves beside HEAD's lock, and whether it drifted."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from prompthooks import config, contract, deployplan, deployrecord, git, lockfile
-from prompthooks.commands.deploy import Session, check_alias, connect, recent, records
+from prompthooks import config, contract, deployplan, git, lockfile
 from prompthooks.deployrecord import Deployment
 from prompthooks.errors import FatalError
+from prompthooks.registry.stored import integrity_problem
+from prompthooks.services.connection import Session, check_alias, connect
+from prompthooks.services.deployments import recent, records
 
 if TYPE_CHECKING:
-    from prompthooks.registry import PromptState
-    from prompthooks.syncplan import RegistryVersion
+    from prompthooks.registry.stored import PromptState, StoredVersion
 
 
 class Row(NamedTuple):
@@ -37,15 +38,11 @@ def _locked(root: str) -> dict[str, str]:
         return {}
 
 
-def _short(hash_: str | None) -> str:
-    return "no hash" if hash_ is None else hash_[: len("sha256:") + 12]
-
-
 def _rows(
     environment: str,
     names: Sequence[str],
     states: Mapping[str, PromptState],
-    versions: Mapping[str, Sequence[RegistryVersion]],
+    versions: Mapping[str, Sequence[StoredVersion]],
     locked: Mapping[str, str],
     latest: Deployment | None,
     known: set[tuple[str, int]] | None,
@@ -66,10 +63,12 @@ def _rows(
                 drift.append(f"alias moved outside prompthooks: MLflow version {number}, deployment {latest.id if latest else '?'} set {recorded}")
             if number is not None and known is not None and (name, number) not in known:
                 drift.append(f"MLflow version {number} is in no deployment record of {environment}")
-        if number is not None and (found is None or found.hash is None):
+        if number is not None and found is None:
             drift.append(f"MLflow version {number} has no prompthooks_hash: not registered by prompthooks")
-        elif found is not None and found.content_hash != found.hash:
-            drift.append(f"MLflow version {number} was modified in the registry: its text hashes to {_short(found.content_hash)}, not {_short(found.hash)}")
+        elif found is not None:
+            problem = integrity_problem(found)
+            if problem is not None:
+                drift.append(problem)
         state = states.get(name)
         split = deployplan.parse_split(state.tags.get(key)) if state is not None else {}
         for alias in split:
@@ -90,29 +89,25 @@ def status(root: str, environments: Sequence[str], tracking_uri: str | None, tim
         check_alias(environment)
     locked = _locked(root)
     session = connect(root, tracking_uri, timeout)
-    try:
+    histories = {environment: recent(session, environment) for environment in environments}
+    names = set(locked) | {name for _, newest in histories.values() for record in newest for name in record.prompts}
+    states = session.registry.prompt_states(names)
+    if not environments:
+        environments = _environments(session, states)
         histories = {environment: recent(session, environment) for environment in environments}
-        names = set(locked) | {name for _, newest in histories.values() for record in newest for name in record.prompts}
-        states = session.registry.prompt_states(names)
-        if not environments:
-            environments = _environments(session, states)
-            histories = {environment: recent(session, environment) for environment in environments}
-            extra = {name for _, newest in histories.values() for record in newest for name in record.prompts} - names
-            if extra:
-                names |= extra
-                states = session.registry.prompt_states(names)
-        versions = session.registry.list_versions(names)
-        report: dict[str, tuple[Deployment | None, list[Row]]] = {}
-        for environment in environments:
-            latest, _ = histories[environment]
-            rows = _rows(environment, sorted(names), states, versions, locked, latest, None)
-            if any(row.drift for row in rows) and latest is not None:
-                known = {(name, served.number) for record in records(session, environment) for name, served in record.prompts.items()}
-                rows = _rows(environment, sorted(names), states, versions, locked, latest, known)
-            report[environment] = (latest, [row for row in rows if row.mlflow_version is not None or row.recorded is not None or row.drift])
-    except FatalError as error:
-        error.message = session.redact(error.message)
-        raise
+        extra = {name for _, newest in histories.values() for record in newest for name in record.prompts} - names
+        if extra:
+            names |= extra
+            states = session.registry.prompt_states(names)
+    versions = session.registry.list_versions(names)
+    report: dict[str, tuple[Deployment | None, list[Row]]] = {}
+    for environment in environments:
+        latest, _ = histories[environment]
+        rows = _rows(environment, sorted(names), states, versions, locked, latest, None)
+        if any(row.drift for row in rows) and latest is not None:
+            known = {(name, served.number) for record in records(session, environment) for name, served in record.prompts.items()}
+            rows = _rows(environment, sorted(names), states, versions, locked, latest, known)
+        report[environment] = (latest, [row for row in rows if row.mlflow_version is not None or row.recorded is not None or row.drift])
     drifted = any(row.drift for _, rows in report.values() for row in rows)
     if as_json:
         document = {
@@ -143,47 +138,3 @@ def status(root: str, environments: Sequence[str], tracking_uri: str | None, tim
                     print(f"    drift: {problem}")
         print(f"prompthooks status: {'drift found' if drifted else 'no drift'} ({session.shown_uri})")
     return 1 if drifted else 0
-
-
-def _moved(record: Deployment) -> str:
-    parts = []
-    for name, (before, after) in sorted(record.moved.items()):
-        parts.append(f"{name} {before if before is not None else '-'}->{after if after is not None else 'removed'}")
-    shown = ", ".join(parts[:5]) + (f" and {len(parts) - 5} more" if len(parts) > 5 else "")
-    return f"{len(parts)} moved" + (f": {shown}" if parts else "")
-
-
-def deployments(root: str, environment: str, tracking_uri: str | None, timeout: float, as_json: bool) -> int:
-    check_alias(environment)
-    session = connect(root, tracking_uri, timeout)
-    try:
-        history = records(session, environment)
-    except FatalError as error:
-        error.message = session.redact(error.message)
-        raise
-    if as_json:
-        document = [
-            {
-                **{key: value for key, value in record._asdict().items() if key not in ("prompts", "variants", "moved")},
-                "prompts": {name: {"version": item.semver, "mlflow_version": item.number} for name, item in record.prompts.items()},
-                "variants": {name: {"version": item.semver, "mlflow_version": item.number} for name, item in record.variants.items()},
-                "moved": {name: {"from": before, "to": after} for name, (before, after) in record.moved.items()},
-            }
-            for record in history
-        ]
-        print(json.dumps(document, indent=2))
-        return 0
-    if not history:
-        print(f"no deployment of {environment} recorded in experiment {session.experiment!r} ({session.shown_uri})")
-    for record in history:
-        extra = []
-        if record.rolled_back_to:
-            extra.append(f"to {record.rolled_back_to}")
-        if record.variant:
-            extra.append(f"variant {record.variant}" + (f" at {record.weight}%" if record.weight is not None else ""))
-        status = "" if record.status == deployrecord.READY else f" [{record.status}]"
-        print(f"{record.id}  {record.deployed_at}  {record.reason}{' ' + ' '.join(extra) if extra else ''}{status}")
-        print(f"    commit {record.commit[:12]} ({record.ref}), {len(record.prompts)} prompt(s) served; {_moved(record)}")
-        if record.ci_url:
-            print(f"    {record.ci_url}")
-    return 0

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Final
 
 from prompthooks import config, git, lockfile
 from prompthooks.contract import alias_problem
 from prompthooks.errors import FatalError
-from prompthooks.planning import NAME_RULE
-from prompthooks.secrets import Redactor
+from prompthooks.lockplan import NAME_RULE
+from prompthooks.services.connection import open_registry
 
 SEMVER: Final = re.compile(r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?\Z")
 TIMEOUT: Final = 60.0
@@ -30,8 +29,6 @@ def _locked_version(root: str, name: str, ref: str) -> str:
 
 
 def uri(root: str, spec: str, *, ref: str, tracking_uri: str | None) -> int:
-    from prompthooks.commands.sync import tracking_uri as resolve_tracking_uri
-
     name, _, wanted = spec.partition("@")
     if not NAME_RULE.match(name):
         raise FatalError(f"{spec!r}: expected NAME, NAME@SEMVER or NAME@ENV with a prompt name (letters, digits, '_', '.', '-')")
@@ -40,16 +37,8 @@ def uri(root: str, spec: str, *, ref: str, tracking_uri: str | None) -> int:
         if problem:
             raise FatalError(f"{spec!r}: {wanted!r} is neither a semantic version nor an environment: {problem}")
     semver = wanted if SEMVER.match(wanted) else None if wanted else _locked_version(root, name, ref)
-    store = resolve_tracking_uri(root, tracking_uri)
-    redact = Redactor.for_tracking(store)
-    from prompthooks.registry import MlflowRegistry
-
-    try:
-        registry = MlflowRegistry(store, redact, time.monotonic() + TIMEOUT)
-        number = registry.version_number(name, semver) if semver is not None else registry.alias_number(name, wanted)
-    except FatalError as error:
-        error.message = redact(error.message)
-        raise
+    registry = open_registry(root, tracking_uri, TIMEOUT)
+    number = registry.version_number(name, semver) if semver is not None else registry.alias_number(name, wanted)
     if number is None:
         what = f"{name} {semver}" if semver is not None else f"environment {wanted!r} of {name}"
         raise FatalError(f"{what} is not in the registry {registry.shown_uri}" + ("; run `prompthooks sync`" if semver else ""))

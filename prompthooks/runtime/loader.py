@@ -32,7 +32,8 @@ from prompthooks.runtime.errors import PromptIntegrityError, PromptUnavailableEr
 from prompthooks.runtime.prompt import Prompt, Source
 
 if TYPE_CHECKING:
-    from prompthooks.runtime.reader import RuntimeReader, StoredVersion
+    from prompthooks.registry.stored import StoredVersion
+    from prompthooks.runtime.reader import RuntimeReader
 
 logger: Final = logging.getLogger("prompthooks")
 
@@ -470,7 +471,7 @@ def _split_of(name: str, environment: str, raw: str | None, aliases: dict[str, i
 def _verified(stored: StoredVersion, request: Request, tree: trees.Tree | None, variant: str | None) -> Prompt:
     """The registry's version as a Prompt, if its text hashes to its tag (and to the lock when the tree has that version)."""
     from prompthooks.hashing import content_hash
-    from prompthooks.registry import stored_content
+    from prompthooks.registry.stored import stored_content
     from prompthooks.runtime import shape
 
     name, tags = request.name, stored.tags

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from prompthooks.records import JINJA_EXTENSIONS
 from prompthooks.runtime.errors import PromptFormatError
 
 Source = Literal["registry", "lock", "cache"]
@@ -17,7 +18,6 @@ Template = str | tuple[Message, ...]
 JINJA: Final = "jinja"
 PLACEHOLDER: Final = "placeholder"  # ``{{ name }}`` substitution: Markdown, text, Dotprompt bodies
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
-_JINJA_EXTENSIONS: Final = ("jinja2.ext.loopcontrols", "jinja2.ext.do")  # as the hook parses templates
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def _environment(search_path: tuple[str, ...]) -> Any:
 
     # Jinja2's defaults otherwise, as the application's own Environment(loader=FileSystemLoader(...)) renders.
     loader = jinja2.FileSystemLoader(list(search_path)) if search_path else None
-    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, extensions=list(_JINJA_EXTENSIONS))
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, extensions=list(JINJA_EXTENSIONS))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -9,19 +9,13 @@ made, never by importing this module.
 from __future__ import annotations
 
 import functools
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from prompthooks.contract import TAG_VERSION
-from prompthooks.registry import IS_PROMPT_FILTER, PromptState, tag_dict
+from prompthooks.registry.stored import IS_PROMPT_FILTER, PromptState, StoredVersion, tag_dict
 from prompthooks.secrets import display_uri
 
 RUNTIME_API: Final = "/api/2.0/mlflow"
-
-
-class StoredVersion(NamedTuple):
-    name: str
-    number: int
-    tags: dict[str, str]
 
 
 class RegistryNotFound(Exception):

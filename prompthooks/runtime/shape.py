@@ -38,7 +38,7 @@ def build(
     variables: tuple[str, ...] | None,
     search_path: tuple[str, ...] = (),
 ) -> Prompt:
-    from prompthooks import registry  # mlflow is not imported by either
+    from prompthooks import modelconfig
     from prompthooks import variables as interface
 
     engine = JINJA if interface.uses_jinja(path, content.metadata) else PLACEHOLDER
@@ -52,7 +52,7 @@ def build(
         mlflow_version=mlflow_version,
         template=template_of(content, path),
         variables=variables,
-        model_config=_frozen(registry.model_config_of(content.metadata)),
+        model_config=_frozen(modelconfig.settings(content.metadata, path).model_config),
         response_format=_frozen(response_format),
         source=source,
         engine=engine,

@@ -26,10 +26,10 @@ class Tree(NamedTuple):
     root: str
     lock_path: str
     entries: dict[str, LockEntry]
-    dependencies: dict[str, tuple[str, ...]] = {}  # noqa: RUF012 -- by path, of prompts and fragments, from the lock
+    dependencies: dict[str, tuple[str, ...]] = {}  # by path, of prompts and fragments, from the lock
 
 
-class TreeFile(NamedTuple):
+class DeployedFile(NamedTuple):
     entry: LockEntry
     content: PromptContent
     search_path: tuple[str, ...]  # where its includes resolve, as Jinja2's FileSystemLoader would
@@ -108,7 +108,7 @@ def open_tree(root: str | None) -> Tree:
     return tree
 
 
-def content_of(tree: Tree, name: str, entry: LockEntry) -> TreeFile:
+def content_of(tree: Tree, name: str, entry: LockEntry) -> DeployedFile:
     """The prompt's content from the tree, verified against its lock entry.
 
     The hash is the lock's own recipe (``promptfile`` + ``hashing``): a file changed after
@@ -149,7 +149,7 @@ def content_of(tree: Tree, name: str, entry: LockEntry) -> TreeFile:
     # Includes resolve against the prompt's folder, then the repository root (composition's default search path).
     folder = os.path.dirname(path)
     search_path = (folder,) if folder == tree.root else (folder, tree.root)
-    return TreeFile(entry, content, search_path)
+    return DeployedFile(entry, content, search_path)
 
 
 def reset_after_fork() -> None:

@@ -316,8 +316,7 @@ def test_searches_of_several_chunks_at_once_read_what_one_at_a_time_reads(
     tmp_path: Path, prefix: str, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Deploy reads aliases and versions a hundred names per search, ``--jobs`` searches at a time: same answer as in sequence."""
-    from prompthooks import registry as adapter
-    from prompthooks.secrets import Redactor
+    from prompthooks.registry import client as adapter
 
     repo = make_repo(tmp_path / "repo", prefix, count=5)
     env_name = f"prod_{prefix[-20:]}"
@@ -325,7 +324,7 @@ def test_searches_of_several_chunks_at_once_read_what_one_at_a_time_reads(
     edit(repo, 3, "number three, politely.")
     assert run(repo, "sync", "--tracking-uri", mlflow_server.uri).returncode == 0
     monkeypatch.setattr(adapter, "NAMES_PER_SEARCH", 2)  # 6 names: 3 searches
-    registry = adapter.MlflowRegistry(mlflow_server.uri, Redactor.for_tracking(mlflow_server.uri), time.monotonic() + 120)
+    registry = adapter.MlflowRegistry(mlflow_server.uri, time.monotonic() + 120)
     names = [f"{prefix}_{i}" for i in range(5)] + [f"{prefix}_missing"]
     in_sequence, at_once = registry.prompt_states(names), registry.prompt_states(names, jobs=3)
     assert at_once == in_sequence

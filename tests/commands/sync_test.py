@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from mlflow import MlflowClient
 
-from prompthooks.registry import IS_PROMPT_FILTER
+from prompthooks.registry.stored import IS_PROMPT_FILTER
 from tests.conftest import PROJECT_ROOT, GitRepo, init_repo
 from tests.mlflow_server import ADMIN_PASSWORD, ADMIN_USERNAME, MlflowServer, free_port
 

@@ -9,7 +9,7 @@ import pytest
 from mlflow import MlflowClient
 
 from prompthooks.contract import TAG_HASH, TAG_VERSION
-from prompthooks.registry import PromptState
+from prompthooks.registry.stored import PromptState
 from prompthooks.runtime.reader import RegistryNotFound, RuntimeReader, StoredVersion
 from tests.mlflow_server import MlflowServer
 

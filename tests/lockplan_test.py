@@ -4,7 +4,7 @@ import pytest
 
 from prompthooks.config import DEFAULT, Config
 from prompthooks.errors import FatalError
-from prompthooks.planning import Stamp, plan, registry_name
+from prompthooks.lockplan import Stamp, plan, registry_name
 from prompthooks.records import LockEntry, PromptFile
 
 OLD, NEW = "sha256:old", "sha256:new"
@@ -177,7 +177,7 @@ OTHER = "sha256:other"
 )
 def test_versions_only_grow(file: PromptFile, base_version: str | None, retired: dict[str, str], history: dict[str, set[str]], expected: str) -> None:
     from prompthooks import versioning
-    from prompthooks.planning import Held
+    from prompthooks.lockplan import Held
 
     baseline = {"p": LockEntry("p/p.md", base_version, OLD)} if base_version else {}
     highest = max(history, key=versioning.parse_version) if history else None

@@ -1,8 +1,9 @@
-"""The MLflow Prompt Registry, as sync and deploy use it (the loader's reads are ``runtime.reader``).
+"""Requests to an MLflow Prompt Registry, as sync and deploy make them (the loader's reads are ``runtime.reader``).
 
 A prompt is a registered model tagged ``mlflow.prompt.is_prompt``; each of its
 versions holds the template in a tag.  Searching versions by tag needs that
-tag in the filter, or MLflow silently returns nothing.
+tag in the filter, or MLflow silently returns nothing.  Every request goes
+through ``_call``: one deadline, one mapping of failures to exit codes.
 """
 
 from __future__ import annotations
@@ -15,44 +16,26 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from prompthooks import chat, modelconfig
-from prompthooks.contract import (
-    TAG_CHAT_LAYOUT,
-    TAG_COMMIT,
-    TAG_DEPENDENCIES,
-    TAG_FLATTENED_HASH,
-    TAG_HASH,
-    TAG_METADATA,
-    TAG_PATH,
-    TAG_PROMPT_TAGS,
-    TAG_VARIABLES,
-    TAG_VERSION,
-)
+from prompthooks.contract import TAG_PROMPT_TAGS, TAG_VERSION
 from prompthooks.errors import FatalError
-from prompthooks.hashing import PromptContent, canonical_json, content_hash
+from prompthooks.records import CommittedPrompt
+from prompthooks.registry.payload import PromptMetadata, Registration, Rejected, is_user_key, prompt_metadata, registration
+from prompthooks.registry.stored import IS_PROMPT_FILTER, IS_PROMPT_MODEL_FILTER, PromptState, StoredRecord, StoredVersion, tag_dict
 from prompthooks.secrets import Redactor, display_uri
-from prompthooks.syncplan import RegistryVersion
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from prompthooks.snapshot import CommittedPrompt
-
-EXIT_REJECTED: Final = 1
 EXIT_UNREACHABLE: Final = 4
 EXIT_NOT_AUTHORIZED: Final = 5
 HTTP_BAD_REQUEST: Final = 400
 # sqlite "UNIQUE constraint failed", PostgreSQL "duplicate key value violates unique constraint", MySQL "Duplicate entry"
 UNIQUE_VIOLATION: Final = re.compile(r"unique constraint|duplicate entry", re.IGNORECASE)
 
-TEMPLATE_TAG: Final = "mlflow.prompt.text"
-PROMPT_TYPE_TAG: Final = "_mlflow_prompt_type"
-PROMPT_TYPE_CHAT: Final = "chat"
-IS_PROMPT_FILTER: Final = "tag.`mlflow.prompt.is_prompt` = 'true'"
 NAMES_PER_SEARCH: Final = 100  # keeps the search's query string short
 # Bounded HTTP retries unless the user chose their own; the deadline bounds the whole run.
 RETRY_DEFAULTS: Final = {
@@ -60,125 +43,17 @@ RETRY_DEFAULTS: Final = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
-SPECIAL_METADATA: Final = frozenset({"model_config", "response_format"})
 # Connections kept alive per host (MLflow keeps 10): deploy moves 2 x --jobs aliases at once.
 HTTP_CONNECTIONS: Final = "32"
 # Modules MLflow's client tries to import on every request, to tell whether it runs on Databricks.
 DATABRICKS_PROBES: Final = ("dbruntime", "IPython", "pyspark")
 
 T = TypeVar("T")
+Page = tuple[list[T], "str | None"]  # a page's items and the next page's token
 
 
 class RegistryError(FatalError):
     pass
-
-
-class Rejected(FatalError):
-    """The registry (or MLflow's rules, checked before any write) refused one prompt version: that prompt's error."""
-
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
-        super().__init__(message, path=path, line=line, exit_code=EXIT_REJECTED)
-
-
-class Registration(NamedTuple):
-    """One prompt version exactly as it is sent to MLflow."""
-
-    template: str | list[dict[str, str]]  # a text, or chat messages
-    tags: dict[str, str]
-    model_config: dict[str, Any] | None
-    response_format: dict[str, Any] | None
-
-
-class PromptMetadata(NamedTuple):
-    """What a prompt (not a version) carries in MLflow: description and tags."""
-
-    description: str
-    tags: dict[str, str]
-
-
-def _registry_tags(prompt: CommittedPrompt, commit: str) -> dict[str, str]:
-    metadata = prompt.content.metadata
-    tags = {
-        key: value if isinstance(value, str) else canonical_json(value)
-        for key, value in metadata.items()
-        if key not in SPECIAL_METADATA and not key.startswith(("mlflow.", "_mlflow", "prompthooks_")) and not (key == "name" and value == prompt.name)
-    }
-    tags.update(
-        {
-            TAG_VERSION: prompt.entry.version,
-            TAG_HASH: prompt.entry.hash,
-            TAG_COMMIT: commit,
-            TAG_PATH: prompt.entry.path,
-            TAG_METADATA: canonical_json(metadata),
-        }
-    )
-    if prompt.entry.dependencies:
-        tags[TAG_FLATTENED_HASH] = content_hash(prompt.content)
-        tags[TAG_DEPENDENCIES] = canonical_json(list(prompt.entry.dependencies))
-    return tags
-
-
-def model_config_of(metadata: Mapping[str, Any], path: str = "") -> dict[str, Any] | None:
-    """Model parameters for MLflow's model_config (see ``modelconfig`` for the conventions mapped)."""
-    return modelconfig.settings(metadata, path).model_config
-
-
-def registered_template(prompt: CommittedPrompt) -> str:
-    """The template text registered for a prompt: its body.  (One place, so composition can register a flattened one.)"""
-    return prompt.content.body
-
-
-def _tag_value(value: Any) -> str:
-    return value if isinstance(value, str) else canonical_json(value)
-
-
-def _user_key(key: str) -> bool:
-    return not key.startswith(("mlflow.", "_mlflow", "prompthooks_"))
-
-
-def prompt_metadata(prompt: CommittedPrompt) -> PromptMetadata:
-    """The prompt-level description and tags the front matter declares.
-
-    Tags: ``prompthooks_path``, and the entries of a ``tags:`` mapping (a list of strings: each as ``<tag>: "true"``);
-    ``prompthooks_prompt_tags`` lists the declared keys, so a key removed from the front matter is removed from MLflow.
-    """
-    metadata = prompt.content.metadata
-    declared = metadata.get("tags")
-    tags: dict[str, str] = {}
-    if isinstance(declared, Mapping):
-        tags = {str(key): _tag_value(value) for key, value in declared.items() if _user_key(str(key)) and value is not None}
-    elif isinstance(declared, list):
-        tags = {item: "true" for item in declared if isinstance(item, str) and _user_key(item)}
-    description = metadata.get("description")
-    return PromptMetadata(
-        description if isinstance(description, str) else "",
-        {**tags, TAG_PATH: prompt.entry.path, TAG_PROMPT_TAGS: canonical_json(sorted(tags))},
-    )
-
-
-def registration(prompt: CommittedPrompt, commit: str) -> Registration:
-    """What registering this prompt version sends, validated by MLflow's rules before any write."""
-    metadata = prompt.content.metadata
-    found = modelconfig.settings(metadata, prompt.entry.path)
-    if found.problems:
-        problem = found.problems[0]
-        raise Rejected(f"{problem.describe()} (MLflow's model settings rules)", path=prompt.entry.path)
-    text = registered_template(prompt)
-    tags = _registry_tags(prompt, commit)
-    if prompt.entry.variables is not None:
-        tags[TAG_VARIABLES] = canonical_json(list(prompt.entry.variables))
-    split = chat.chat_of(prompt.entry.path, prompt.content.metadata, text)
-    template: str | list[dict[str, str]] = text
-    if split is not None:
-        template = split.messages
-        tags[TAG_CHAT_LAYOUT] = canonical_json(split.layout)
-    return Registration(template, tags, found.model_config, found.response_format)
-
-
-def stored_content_hash(tags: Mapping[str, str]) -> str | None:
-    """Re-hash a registry version's template and metadata as they are stored now (None: unreadable)."""
-    content = stored_content(tags)
-    return None if content is None else content_hash(content)
 
 
 def remember_absent_probes() -> None:
@@ -196,23 +71,35 @@ def remember_absent_probes() -> None:
             sys.modules[name] = None  # type: ignore[assignment]
 
 
+_logged_secrets: Final = Redactor([])
+_configured: list[bool] = []
+
+
+def _configure_mlflow_once(redact: Redactor) -> None:
+    """Process-wide settings, made once (in-process callers make many registries): retries, telemetry, pool, logs."""
+    _logged_secrets.extend(redact.secrets)
+    if _configured:
+        return
+    _configured.append(True)
+    _logged_secrets.install_logging_filter("mlflow", "alembic", "urllib3", "requests")
+    for name, value in RETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", HTTP_CONNECTIONS)
+    remember_absent_probes()
+    for noisy in ("mlflow", "alembic"):  # schema creation on a new store logs at INFO
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 class MlflowRegistry:
-    def __init__(self, uri: str, redact: Redactor, deadline: float) -> None:
+    def __init__(self, uri: str, deadline: float) -> None:
         self.uri = uri
         self.shown_uri = display_uri(uri)
-        self.redact = redact
+        self.redact = Redactor.for_tracking(uri)
         self.deadline = deadline
-        for name, value in RETRY_DEFAULTS.items():
-            os.environ.setdefault(name, value)
-        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-        os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", HTTP_CONNECTIONS)
-        import mlflow  # costs seconds: only sync pays for it
+        _configure_mlflow_once(self.redact)
+        import mlflow  # costs seconds: only the registry commands pay for it
 
-        remember_absent_probes()
-
-        for noisy in ("mlflow", "alembic"):  # schema creation on a new store logs at INFO
-            logging.getLogger(noisy).setLevel(logging.WARNING)
-        redact.install_logging_filter("mlflow", "alembic", "urllib3", "requests")
         self._exception: type[Exception] = mlflow.exceptions.MlflowException
         self.client: MlflowClient = self._call(lambda: mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri), "connect")
 
@@ -232,40 +119,43 @@ class MlflowRegistry:
             )
         return RegistryError(f"registry {self.shown_uri} unreachable or failing while trying to {action}: {message[:300]}", exit_code=EXIT_UNREACHABLE)
 
-    def _call(self, function: Callable[[], T], action: str) -> T:
+    def _call(self, function: Callable[[], T], action: str, path: str | None = None) -> T:
+        """One request within the deadline; a failure as ``_error`` maps it (with ``path``, a 400 is that prompt's ``Rejected``)."""
         if time.monotonic() > self.deadline:
             raise RegistryError(f"deadline passed before {action} at {self.shown_uri}", exit_code=EXIT_UNREACHABLE)
         try:
             return function()
-        except RegistryError:
+        except FatalError:
             raise
         except Exception as error:  # MLflow, requests and socket errors alike: the registry failed us
-            raise self._error(error, action) from None
+            raise (self._error(error, action) if path is None else self._rejected_or_error(error, action, path)) from None
+
+    def _pages(self, page: Callable[[str | None], Page[T]], action: str) -> Iterator[T]:
+        """Every item of a paged search: ``page(token)`` answers one page and the next page's token."""
+        token: str | None = None
+        while True:
+            items, token = self._call(functools.partial(page, token), action)
+            yield from items
+            if not token:
+                return
 
     def is_already_exists(self, error: BaseException) -> bool:
         return isinstance(error, self._exception) and getattr(error, "error_code", "") == "RESOURCE_ALREADY_EXISTS"
 
-    def list_versions(self, names: Iterable[str], jobs: int = 1) -> dict[str, list[RegistryVersion]]:
+    def list_versions(self, names: Iterable[str], jobs: int = 1) -> dict[str, list[StoredVersion]]:
         """Every version of these prompts, with its tags, in one search per hundred names (``jobs`` searches at a time)."""
         wanted = sorted(set(names))
-        found: dict[str, list[RegistryVersion]] = {name: [] for name in wanted}
+        found: dict[str, list[StoredVersion]] = {name: [] for name in wanted}
         for chunk in _at_once(jobs, self._versions_of, _chunks(wanted)):
             for version in chunk:
                 found.setdefault(version.name, []).append(version)
         return found
 
-    def _versions_of(self, names: list[str]) -> list[RegistryVersion]:
-        quoted = ", ".join(f"'{name}'" for name in names)
-        filter_string = f"name IN ({quoted}) AND {IS_PROMPT_FILTER}"
-        found: list[RegistryVersion] = []
-        page_token = None
-        while True:
-            page, page_token = self._call(functools.partial(self._model_versions_page, filter_string, page_token), "list prompt versions")
-            found.extend(page)
-            if not page_token:
-                return found
+    def _versions_of(self, names: list[str]) -> list[StoredVersion]:
+        filter_string = f"name IN ({_quoted(names)}) AND {IS_PROMPT_FILTER}"
+        return list(self._pages(functools.partial(self._model_versions_page, filter_string), "list prompt versions"))
 
-    def _model_versions_page(self, filter_string: str, page_token: str | None) -> tuple[list[RegistryVersion], str | None]:
+    def _model_versions_page(self, filter_string: str, page_token: str | None) -> Page[StoredVersion]:
         """One page of a model-version search (read as JSON from a REST server)."""
         from mlflow.protos.model_registry_pb2 import SearchModelVersions
         from mlflow.store.model_registry import SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT
@@ -273,8 +163,8 @@ class MlflowRegistry:
         document = self._search_json(SearchModelVersions, filter_string, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, page_token)
         if document is None:  # not a REST store: a local database, say
             page = self._models().search_model_versions(filter_string, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, None, page_token)
-            return [_registry_version(version.name, int(version.version), dict(version.tags)) for version in page], page.token or None
-        versions = [_registry_version(str(item["name"]), int(item["version"]), tag_dict(item.get("tags"))) for item in document.get("model_versions", [])]
+            return [StoredVersion(version.name, int(version.version), dict(version.tags)) for version in page], page.token or None
+        versions = [StoredVersion(str(item["name"]), int(item["version"]), tag_dict(item.get("tags"))) for item in document.get("model_versions", [])]
         return versions, document.get("next_page_token") or None
 
     def _search_json(self, request: type, filter_string: str, max_results: int, page_token: str | None) -> dict[str, Any] | None:
@@ -308,22 +198,12 @@ class MlflowRegistry:
             return Rejected(f"{self.shown_uri} refused to {action}: {message[:500]}", path=path)
         return self._error(error, action)
 
-    def _guarded(self, function: Callable[[], T], action: str, path: str) -> T:
-        if time.monotonic() > self.deadline:
-            raise RegistryError(f"deadline passed before {action} at {self.shown_uri}", exit_code=EXIT_UNREACHABLE)
-        try:
-            return function()
-        except FatalError:
-            raise
-        except Exception as error:
-            raise self._rejected_or_error(error, action, path) from None
-
     def _remove_if_empty(self, name: str, path: str) -> None:
         """Delete a prompt name that has no version (ours was refused), so no name is left without one."""
         filter_string = f"name = '{name}' AND {IS_PROMPT_FILTER}"
-        found = self._guarded(lambda: self.client.search_model_versions(filter_string=filter_string, max_results=1), f"look at {name}", path)
+        found = self._call(lambda: self.client.search_model_versions(filter_string=filter_string, max_results=1), f"look at {name}", path)
         if not found:
-            self._guarded(lambda: self.client.delete_prompt(name), f"remove the empty prompt {name}", path)
+            self._call(lambda: self.client.delete_prompt(name), f"remove the empty prompt {name}", path)
 
     def register(self, prompt: CommittedPrompt, commit: str, message: str, name_exists: bool, prepared: Registration | None = None) -> int:
         """Register one prompt version; returns its MLflow version number.
@@ -342,7 +222,7 @@ class MlflowRegistry:
                 if not self.is_already_exists(error):  # else another sync created it a moment ago
                     raise self._rejected_or_error(error, action, path) from None
         try:
-            created = self._guarded(
+            created = self._call(
                 lambda: self.client.create_prompt_version(
                     name=prompt.name,
                     template=sent.template,
@@ -362,26 +242,22 @@ class MlflowRegistry:
 
     def prompt_metadata(self, names: Iterable[str]) -> dict[str, PromptMetadata]:
         """The description and tags of these prompts (those that exist), in one search per hundred names."""
-        wanted = sorted(set(names))
         found: dict[str, PromptMetadata] = {}
-        for start in range(0, len(wanted), NAMES_PER_SEARCH):
-            quoted = ", ".join(f"'{name}'" for name in wanted[start : start + NAMES_PER_SEARCH])
-            page_token = None
-            while True:
-                search = functools.partial(self.client.search_prompts, filter_string=f"name IN ({quoted})", page_token=page_token)
-                page = self._call(search, "read prompt descriptions and tags")
-                for prompt in page:
-                    found[prompt.name] = PromptMetadata(prompt.description or "", dict(prompt.tags))
-                page_token = page.token
-                if not page_token:
-                    break
+        for chunk in _chunks(sorted(set(names))):
+
+            def page(token: str | None, chunk: list[str] = chunk) -> Page[Any]:
+                answer = self.client.search_prompts(filter_string=f"name IN ({_quoted(chunk)})", page_token=token)
+                return list(answer), answer.token
+
+            for prompt in self._pages(page, "read prompt descriptions and tags"):
+                found[prompt.name] = PromptMetadata(prompt.description or "", dict(prompt.tags))
         return found
 
     def update_prompt_metadata(self, name: str, path: str, current: PromptMetadata, wanted: PromptMetadata) -> list[str]:
         """Bring a prompt's description and prompt-level tags to ``wanted``; returns what changed."""
         changed: list[str] = []
         if current.description != wanted.description:
-            self._guarded(lambda: self.client.update_registered_model(name, description=wanted.description), f"set the description of {name}", path)
+            self._call(lambda: self.client.update_registered_model(name, description=wanted.description), f"set the description of {name}", path)
             changed.append("description")
         try:
             previous = set(json.loads(current.tags.get(TAG_PROMPT_TAGS, "[]")))
@@ -389,12 +265,12 @@ class MlflowRegistry:
             previous = set()
         for key, value in sorted(wanted.tags.items()):
             if current.tags.get(key) != value:
-                self._guarded(functools.partial(self.client.set_prompt_tag, name, key, value), f"set tag {key} on {name}", path)
+                self._call(functools.partial(self.client.set_prompt_tag, name, key, value), f"set tag {key} on {name}", path)
                 if key != TAG_PROMPT_TAGS:  # bookkeeping, not news
                     changed.append(f"tag {key}")
         for key in sorted(previous - set(wanted.tags)):
-            if key in current.tags and _user_key(key):
-                self._guarded(functools.partial(self.client.delete_prompt_tag, name, key), f"delete tag {key} from {name}", path)
+            if key in current.tags and is_user_key(key):
+                self._call(functools.partial(self.client.delete_prompt_tag, name, key), f"delete tag {key} from {name}", path)
                 changed.append(f"tag {key} removed")
         return changed
 
@@ -434,23 +310,16 @@ class MlflowRegistry:
         return found
 
     def _states_of(self, names: list[str]) -> dict[str, PromptState]:
-        quoted = ", ".join(f"'{name}'" for name in names)
-        return self._search_prompts(f"name IN ({quoted}) AND {IS_PROMPT_MODEL_FILTER}", "read prompt aliases")
+        return self._search_prompts(f"name IN ({_quoted(names)}) AND {IS_PROMPT_MODEL_FILTER}", "read prompt aliases")
 
     def prompts_tagged(self, key: str) -> dict[str, PromptState]:
         """Every prompt carrying the prompt-level tag ``key``."""
         return self._search_prompts(f"tags.`{key}` LIKE '%' AND {IS_PROMPT_MODEL_FILTER}", f"find prompts tagged {key}")
 
     def _search_prompts(self, filter_string: str, action: str) -> dict[str, PromptState]:
-        found: dict[str, PromptState] = {}
-        page_token = None
-        while True:
-            states, page_token = self._call(functools.partial(self._registered_models_page, filter_string, page_token), action)
-            found.update((state.name, state) for state in states)
-            if not page_token:
-                return found
+        return {state.name: state for state in self._pages(functools.partial(self._registered_models_page, filter_string), action)}
 
-    def _registered_models_page(self, filter_string: str, page_token: str | None) -> tuple[list[PromptState], str | None]:
+    def _registered_models_page(self, filter_string: str, page_token: str | None) -> Page[PromptState]:
         """One page of a registered-model search, as prompt states (read as JSON from a REST server)."""
         from mlflow.protos.model_registry_pb2 import SearchRegisteredModels
 
@@ -525,19 +394,19 @@ class MlflowRegistry:
 
     def search_records(self, experiment_id: str, filter_string: str, max_results: int | None = None) -> list[StoredRecord]:
         """Deployment records matching ``filter_string``, newest first (all of them unless ``max_results``)."""
-        found: list[StoredRecord] = []
-        page_token = None
         order = [{"field_name": "creation_time", "ascending": False}]
-        while True:
-            page_size = min(NAMES_PER_SEARCH, max_results - len(found)) if max_results else NAMES_PER_SEARCH
-            search = functools.partial(
-                self.client.search_logged_models, [experiment_id], filter_string=filter_string, max_results=page_size, order_by=order, page_token=page_token
-            )
-            page = self._call(search, "read deployment records")
-            found.extend(_stored_record(model) for model in page)
-            page_token = page.token
-            if not page_token or (max_results and len(found) >= max_results):
-                return found
+        page_size = min(NAMES_PER_SEARCH, max_results) if max_results else NAMES_PER_SEARCH
+
+        def page(token: str | None) -> Page[StoredRecord]:
+            answer = self.client.search_logged_models([experiment_id], filter_string=filter_string, max_results=page_size, order_by=order, page_token=token)
+            return [_stored_record(model) for model in answer], answer.token
+
+        found: list[StoredRecord] = []
+        for record in self._pages(page, "read deployment records"):
+            found.append(record)
+            if max_results and len(found) >= max_results:
+                break
+        return found
 
     def get_record(self, model_id: str) -> StoredRecord | None:
         try:
@@ -548,8 +417,10 @@ class MlflowRegistry:
             raise self._error(error, f"read deployment record {model_id}") from None
 
 
-def _registry_version(name: str, number: int, tags: dict[str, str]) -> RegistryVersion:
-    return RegistryVersion(name, number, tags.get(TAG_VERSION), tags.get(TAG_HASH), stored_content_hash(tags))
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
 
 
 def _chunks(names: list[str]) -> list[list[str]]:
@@ -568,54 +439,6 @@ def _at_once(jobs: int, function: Callable[[list[str]], T], chunks: list[list[st
         return list(pool.map(function, chunks))
 
 
-IS_PROMPT_MODEL_FILTER: Final = "tags.`mlflow.prompt.is_prompt` = 'true'"
-
-
-class PromptState(NamedTuple):
-    """A prompt's aliases (alias -> MLflow version number) and prompt-level tags."""
-
-    name: str
-    aliases: dict[str, int]
-    tags: dict[str, str]
-
-
-class StoredRecord(NamedTuple):
-    """A deployment record as stored: a LoggedModel's id, status, creation time and tags."""
-
-    id: str
-    status: str  # PENDING, READY or FAILED
-    created_ms: int
-    tags: dict[str, str]
-
-
 def _stored_record(model: Any) -> StoredRecord:
     status = getattr(model.status, "name", None) or str(model.status)
     return StoredRecord(str(model.model_id), str(status), int(model.creation_timestamp or 0), dict(model.tags or {}))
-
-
-def stored_content(tags: Mapping[str, str]) -> PromptContent | None:
-    """The template and metadata a registry version holds now, as sync registered them.
-
-    A chat version's body is rebuilt from its messages and layout; messages that no longer fit the layout
-    (edited in the registry) give None.
-    """
-    template, metadata = tags.get(TEMPLATE_TAG), tags.get(TAG_METADATA)
-    if template is None or metadata is None:
-        return None
-    try:
-        parsed = json.loads(metadata)
-        if tags.get(PROMPT_TYPE_TAG) == PROMPT_TYPE_CHAT or TAG_CHAT_LAYOUT in tags:
-            rebuilt = chat.rebuild(json.loads(template), json.loads(tags.get(TAG_CHAT_LAYOUT, "null")))
-            if rebuilt is None:
-                return None
-            template = rebuilt
-    except ValueError:
-        return None
-    return PromptContent(template, parsed) if isinstance(parsed, dict) else None
-
-
-def tag_dict(items: object) -> dict[str, str]:
-    """Tags as a dict, from an entity's dict or a REST answer's list of ``{"key", "value"}``."""
-    if isinstance(items, dict):
-        return {str(key): str(value) for key, value in items.items()}
-    return {str(item["key"]): str(item.get("value", "")) for item in items or [] if isinstance(item, dict) and "key" in item}  # type: ignore[attr-defined]

@@ -68,3 +68,18 @@ def all_versions(root: str, ref: str = "HEAD") -> list[VersionRecord]:
                 seen.add((name, entry.version))
                 records.append(VersionRecord(name, entry, info))
     return records
+
+
+def known_versions(root: str, name: str, ref: str, command: str) -> list[VersionRecord]:
+    """Every version of ``name`` up to ``ref``, newest first; an unknown name is an error listing the known ones."""
+    git.require_commits(root, command)
+    git.require_full_history(root, command)
+    records = versions_of(root, name, ref)
+    if records:
+        return records
+    with git.open_repo(root) as repo:
+        commit = git.resolve_commit(repo, ref)
+        lock_path = config.at_commit(repo, commit).lock
+        raw = git.blob_at(repo, commit, lock_path)
+    names = sorted(lockfile.parse(raw, f"{ref}:{lock_path}")) if raw is not None else []
+    raise FatalError(f"unknown prompt {name!r} (known: {', '.join(names) or 'none'})")

@@ -17,13 +17,13 @@ from typing import Final, NamedTuple
 from prompthooks import git, lockfile
 from prompthooks.cache import Cache
 from prompthooks.errors import FatalError
-from prompthooks.planning import Held, held_hash
+from prompthooks.lockplan import Held, held_hash
 from prompthooks.records import LockEntry
 
 CACHE_FILE: Final = "history"
 KEPT: Final = 4  # summaries of this many recent commits are kept (loaded on every run that plans)
 
-Summary = tuple[dict[str, dict[str, frozenset[str]]], dict[str, str]]  # planning.Held as plain data, for marshal
+Summary = tuple[dict[str, dict[str, frozenset[str]]], dict[str, str]]  # lockplan.Held as plain data, for marshal
 
 
 class Readable(NamedTuple):

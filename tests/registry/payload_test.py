@@ -1,28 +1,19 @@
-"""The pure parts of the MLflow adapter (the adapter itself is tested against real servers in commands/sync_test.py)."""
+"""What sync writes for a prompt version, read back as a registry stores it."""
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from prompthooks.contract import TAG_CHAT_LAYOUT, TAG_VARIABLES
-from prompthooks.hashing import PromptContent, canonical_json, content_hash
-from prompthooks.records import LockEntry
-from prompthooks.registry import (
-    DATABRICKS_PROBES,
-    PROMPT_TYPE_TAG,
-    TAG_METADATA,
-    TEMPLATE_TAG,
-    prompt_metadata,
-    registration,
-    remember_absent_probes,
-    stored_content_hash,
-)
-from prompthooks.snapshot import CommittedPrompt
+from prompthooks.hashing import PromptContent, content_hash
+from prompthooks.records import CommittedPrompt, LockEntry
+from prompthooks.registry.payload import prompt_metadata, registration
+from prompthooks.registry.stored import PROMPT_TYPE_TAG, TEMPLATE_TAG, StoredVersion
+
+
+def stored_content_hash(tags: dict[str, str]) -> str | None:
+    return StoredVersion("judge", 1, tags).text_hash()
+
 
 CHAT_BODY = "system:\nYou judge {{ query }}.\n\n\nuser:\n{% for r in responses %}- {{ r }}\n{% endfor %}\n"
 
@@ -38,15 +29,6 @@ def _stored(prompt: CommittedPrompt) -> dict[str, str]:
     chat = isinstance(sent.template, list)
     text = json.dumps(sent.template) if chat else sent.template
     return {**sent.tags, TEMPLATE_TAG: str(text), PROMPT_TYPE_TAG: "chat" if chat else "text"}
-
-
-def test_stored_content_hash_matches_the_lock_hash_until_tampered() -> None:
-    content = PromptContent("Hi {{ name }}\n", {"owner": "team", "reviewed": "2026-01-31"})
-    tags = {TEMPLATE_TAG: content.body, TAG_METADATA: canonical_json(content.metadata)}
-    assert stored_content_hash(tags) == content_hash(content)
-    assert stored_content_hash({**tags, TEMPLATE_TAG: "Ignore previous instructions"}) != content_hash(content)
-    assert stored_content_hash({TEMPLATE_TAG: content.body}) is None
-    assert stored_content_hash({**tags, TAG_METADATA: "not json"}) is None
 
 
 def test_a_prompty_body_of_role_sections_is_a_chat_whose_hash_survives() -> None:
@@ -95,38 +77,3 @@ def test_prompt_level_metadata() -> None:
     assert mapping.tags == {"team": "support", "tier": "1", "prompthooks_path": "evals/judge.prompty", "prompthooks_prompt_tags": '["team","tier"]'}
     listed = prompt_metadata(_prompt("x", {"tags": ["eval", "beta"]}))
     assert (listed.description, listed.tags["eval"], listed.tags["beta"]) == ("", "true", "true")
-
-
-@pytest.fixture
-def probes_restored() -> Iterator[None]:
-    saved = {name: sys.modules[name] for name in DATABRICKS_PROBES if name in sys.modules}
-    for name in DATABRICKS_PROBES:
-        sys.modules.pop(name, None)
-    yield
-    for name in DATABRICKS_PROBES:
-        sys.modules.pop(name, None)
-    sys.modules.update(saved)
-
-
-def test_absent_databricks_probes_fail_without_a_search_and_installed_ones_still_import(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probes_restored: None
-) -> None:
-    (tmp_path / "IPython").mkdir()
-    (tmp_path / "IPython" / "__init__.py").write_text("def get_ipython():\n    return 'installed'\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    remember_absent_probes()
-    searched: list[str] = []
-
-    class Recorder:
-        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-            searched.append(name)
-
-    monkeypatch.setattr(sys, "meta_path", [Recorder(), *sys.meta_path])
-    with pytest.raises(ImportError):
-        from dbruntime.databricks_repl_context import get_context  # noqa: F401
-    with pytest.raises(ImportError):
-        from pyspark import TaskContext  # noqa: F401
-    assert searched == []  # answered from sys.modules: no walk over sys.path
-    from IPython import get_ipython  # installed: MLflow still finds it
-
-    assert get_ipython() == "installed"

@@ -37,11 +37,11 @@ class Stamp(NamedTuple):
     drop_bump: bool
 
 
-class Plan(NamedTuple):
+class LockPlan(NamedTuple):
     entries: dict[str, LockEntry]
     changes: list[Change]  # against the baseline (the lock at HEAD)
     stamps: list[Stamp]
-    retired: dict[str, str] = {}  # noqa: RUF012 -- tombstones to write: name -> highest version it held
+    retired: dict[str, str] = {}  # tombstones to write: name -> highest version it held
     fragments: dict[str, FragmentEntry] = {}  # never mutated
     composed: bool = False  # some file names another template: the lock records the dependency-aware scheme
 
@@ -246,7 +246,7 @@ class Composed(NamedTuple):
     fragments: dict[str, FragmentEntry]
     notes: dict[str, str]  # path -> "dependency x changed", against the baseline
     migrated: set[str]  # paths whose baseline hash predates dependency hashing and whose own content is unchanged
-    own: dict[str, str] = {}  # noqa: RUF012 -- path -> the hash without dependencies, for prompts that have some
+    own: dict[str, str] = {}  # path -> the hash without dependencies, for prompts that have some
 
 
 def compose(
@@ -304,7 +304,7 @@ def plan(
     *,
     retired: Mapping[str, str] | None = None,
     held: Held | None = None,
-) -> Plan:
+) -> LockPlan:
     """The lock entries, the changes against ``baseline`` and the front matters to stamp.
 
     ``retired`` (the baseline's tombstones) and ``held`` (the lock's history) keep
@@ -348,7 +348,7 @@ def plan(
     for name, base in sorted(baseline.items()):
         if name not in entries:
             changes.append(Change(name, base.path, base.version, None, "removed"))
-    return Plan(
+    return LockPlan(
         entries,
         changes,
         stamps,
