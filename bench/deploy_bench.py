@@ -30,8 +30,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from bench.sync_bench import PROMPTHOOKS, build, start_server  # noqa: E402
-from tests.mlflow_server import MlflowServer  # noqa: E402
-from tests.postgres_server import PostgresCluster  # noqa: E402
+from testing.mlflow_server import MlflowServer  # noqa: E402
+from testing.postgres_server import PostgresCluster  # noqa: E402
 
 STEPS = ("sync (N new)", "deploy (N set)", "deploy again (no-op)", "deploy a new commit (N moved)", "rollback (N moved)", "status")
 ACCESS_LINE = re.compile(rb'^\S+ \S+ INFO: +[\d.]+:\d+ - "[A-Z]+ ', re.MULTILINE)  # uvicorn's access log, one line a request

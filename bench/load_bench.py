@@ -23,7 +23,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from tests.mlflow_server import MlflowServer, free_port  # noqa: E402
+from testing.mlflow_server import MlflowServer, free_port  # noqa: E402
 
 PROMPTHOOKS = str(Path(sys.executable).with_name("prompthooks"))
 NAME = "assistant_v1"

@@ -29,9 +29,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from bench.counting_proxy import CountingProxy  # noqa: E402
-from tests.mlflow_server import MlflowServer  # noqa: E402
-from tests.postgres_server import PostgresCluster  # noqa: E402
+from testing.counting_proxy import CountingProxy  # noqa: E402
+from testing.mlflow_server import MlflowServer  # noqa: E402
+from testing.postgres_server import PostgresCluster  # noqa: E402
 
 PROMPTHOOKS = str(Path(sys.executable).with_name("prompthooks"))
 TEMPLATE = "---\nname: bench_{i:05d}\ndescription: Benchmark prompt {i}\nmodel_config:\n  temperature: 0.{t}\nowner: bench\n---\nYou are assistant {i}. Answer {{{{ question }}}} about {{{{ topic }}}}.\n"

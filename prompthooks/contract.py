@@ -20,9 +20,15 @@ TAG_DEPENDENCIES: Final = "prompthooks_dependencies"  # a composed prompt: the J
 # A prompt-level tag holding an environment's active A/B split: JSON ``{"production": 80, "production-b": 20}``.
 SPLIT_TAG_PREFIX: Final = "prompthooks_split_"
 
-# MLflow's rule for alias names (environments are aliases); ``latest`` and ``v<digits>`` are reserved.
+# MLflow's rules for alias names (environments are aliases; ``latest`` and ``v<digits>`` in any case name
+# versions) and its limit on tag keys (an environment's split tag is ``prompthooks_split_<ENV>``).
 ALIAS_RULE: Final = re.compile(r"[\w-]{1,255}\Z")
-RESERVED_ALIAS: Final = re.compile(r"(?i:latest)\Z|v\d+\Z")
+RESERVED_ALIAS: Final = re.compile(r"(?i:latest|v\d+)\Z")
+MAX_TAG_KEY: Final = 250
+MAX_ALIAS: Final = 255
+# A variant of an A/B split is the alias ``<ENV>--<VARIANT>``; no environment name holds ``--``, so no
+# variant alias can ever be another environment's alias.
+VARIANT_SEPARATOR: Final = "--"
 
 # Deploy manifests (``prompthooks export``) and the loader's pin.
 GIT_SHA_VARIABLE: Final = "PROMPTS_GIT_SHA"
@@ -56,10 +62,42 @@ def hash_variable(prompt_name: str) -> str:
 def alias_problem(alias: str) -> str | None:
     """Why ``alias`` cannot name an environment in MLflow, or None when it can."""
     if not ALIAS_RULE.match(alias):
-        return f"environment {alias!r} is not a valid MLflow alias (letters, digits, '_' and '-', at most 255)"
+        return f"environment {alias!r} is not a valid MLflow alias (letters, digits, '_' and '-', at most {MAX_ALIAS})"
     if RESERVED_ALIAS.match(alias):
-        return f"environment {alias!r} is reserved by MLflow ('latest' and 'v<number>' name versions)"
+        return f"environment {alias!r} is reserved by MLflow ('latest' and 'v<number>', in any case, name versions)"
     return None
+
+
+def environment_problem(environment: str) -> str | None:
+    """Why ``environment`` cannot be deployed to, or None: MLflow's alias rules, and room for its split tag and variants."""
+    problem = alias_problem(environment)
+    if problem is not None:
+        return problem
+    if VARIANT_SEPARATOR in environment:
+        return f"environment {environment!r} contains {VARIANT_SEPARATOR!r}, which separates an environment from its A/B variants"
+    if len(split_tag(environment)) > MAX_TAG_KEY:
+        return f"environment {environment!r} is too long: its split tag {split_tag(environment)[:40]}... would pass MLflow's {MAX_TAG_KEY}-character limit"
+    return None
+
+
+def variant_alias(environment: str, variant: str) -> str:
+    """The alias of an A/B variant of ``environment``: ``production--b``."""
+    return f"{environment}{VARIANT_SEPARATOR}{variant}"
+
+
+def variant_problem(environment: str, variant: str) -> str | None:
+    """Why ``variant`` cannot name an A/B variant of ``environment``, or None."""
+    if VARIANT_SEPARATOR in variant or not ALIAS_RULE.match(variant):
+        return f"variant {variant!r} is not a valid name (letters, digits, '_' and single '-')"
+    alias = variant_alias(environment, variant)
+    if len(alias) > MAX_ALIAS:
+        return f"variant alias {alias[:40]}... is longer than MLflow's {MAX_ALIAS} characters"
+    return None
+
+
+def is_variant_of(alias: str, environment: str) -> bool:
+    return alias.startswith(environment + VARIANT_SEPARATOR)
+
 
 # Added by sync beside the version tags above.
 TAG_VARIABLES: Final = "prompthooks_variables"  # JSON list: the variables the lock records (trust these over MLflow's .variables)

@@ -11,7 +11,10 @@ configured), written in one request with every field as a tag:
   ``prompthooks_deployed_at`` (UTC ISO 8601), ``prompthooks_ci_url``, ``prompthooks_previous``;
 - ``prompthooks_prompts_1``, ``_2``...: JSON ``{"name": ["1.2.0", 7]}`` (semver, MLflow version)
   of every prompt the environment serves afterwards, split into 8,000-character tags (the
-  smallest tag limit MLflow has); ``prompthooks_moved_*``: ``{"name": [from, to]}``.
+  smallest tag limit MLflow has); ``prompthooks_moved_*``: ``[["name", "alias", from, to], ...]``, every
+  alias move it decided (``prompthooks_done_*``, the same, on a FAILED record: the moves made before it failed);
+- ``prompthooks_variant_commit``: a split's candidate commit (``mlflow.source.git.commit`` stays the commit
+  whose versions the main arm serves).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
+from prompthooks.deployplan import Move
 from prompthooks.errors import FatalError
 
 if TYPE_CHECKING:
@@ -39,8 +43,10 @@ TAG_PREVIOUS: Final = "prompthooks_previous"
 TAG_ROLLED_BACK_TO: Final = "prompthooks_rolled_back_to"
 TAG_VARIANT: Final = "prompthooks_variant"
 TAG_WEIGHT: Final = "prompthooks_weight"
+TAG_VARIANT_COMMIT: Final = "prompthooks_variant_commit"
 PROMPTS: Final = "prompthooks_prompts"
 MOVED: Final = "prompthooks_moved"
+DONE: Final = "prompthooks_done"
 VARIANTS: Final = "prompthooks_variant_prompts"
 CHUNK: Final = 8000
 
@@ -50,6 +56,8 @@ SPLIT: Final = "split"
 PROMOTE: Final = "promote"
 END_SPLIT: Final = "end-split"
 READY: Final = "READY"
+FAILED: Final = "FAILED"
+PENDING: Final = "PENDING"
 
 
 class Served(NamedTuple):
@@ -57,25 +65,23 @@ class Served(NamedTuple):
     number: int  # the MLflow version number
 
 
-Change = tuple[int | None, int | None]  # MLflow version before and after; None: no alias
-
-
 class Deployment(NamedTuple):
     id: str
-    status: str  # READY; FAILED (an alias was overwritten meanwhile); PENDING (interrupted or running)
+    status: str  # READY; FAILED (interrupted, or an alias overwritten meanwhile); PENDING (running, or crashed)
     environment: str
-    commit: str
+    commit: str  # whose versions the main arm serves
     ref: str
     deployed_at: str
     reason: str
     ci_url: str | None
     previous: str | None  # the id of the READY record before it
     prompts: dict[str, Served]  # what the environment serves afterwards
-    moved: dict[str, Change]
+    moved: tuple[Move, ...]  # every alias move decided (on a FAILED record: made)
     variant: str | None = None  # the variant alias of a split
     weight: int | None = None
     variants: Mapping[str, Served] = {}  # noqa: B006 (never mutated)
     rolled_back_to: str | None = None
+    variant_commit: str | None = None  # a split's candidate commit
 
 
 def now() -> str:
@@ -118,7 +124,7 @@ def to_tags(deployment: Deployment) -> dict[str, str]:
         TAG_DEPLOYED_AT: deployment.deployed_at,
         TAG_LINKED_PROMPTS: json.dumps(linked),
         **_chunks(PROMPTS, _served_json(deployment.prompts)),
-        **_chunks(MOVED, json.dumps({name: list(change) for name, change in sorted(deployment.moved.items())}, separators=(",", ":"))),
+        **_chunks(MOVED, moves_json(deployment.moved)),
     }
     optional = {
         TAG_CI_URL: deployment.ci_url,
@@ -126,11 +132,30 @@ def to_tags(deployment: Deployment) -> dict[str, str]:
         TAG_ROLLED_BACK_TO: deployment.rolled_back_to,
         TAG_VARIANT: deployment.variant,
         TAG_WEIGHT: None if deployment.weight is None else str(deployment.weight),
+        TAG_VARIANT_COMMIT: deployment.variant_commit,
     }
     tags.update({key: value for key, value in optional.items() if value is not None})
     if deployment.variants:
         tags.update(_chunks(VARIANTS, _served_json(deployment.variants)))
     return tags
+
+
+def moves_json(moves: tuple[Move, ...] | list[Move]) -> str:
+    return json.dumps([list(move) for move in sorted(moves)], separators=(",", ":"))
+
+
+def done_tags(moves: list[Move]) -> dict[str, str]:
+    """The tags a FAILED record gets: the moves made before the run failed."""
+    return _chunks(DONE, moves_json(moves))
+
+
+def _moves(raw: str | None, environment: str) -> tuple[Move, ...]:
+    if raw is None:
+        return ()
+    parsed: Any = json.loads(raw)
+    if isinstance(parsed, dict):  # records before 0.2: {"name": [from, to]}, all on the environment's own alias
+        return tuple(Move(str(name), environment, change[0], change[1]) for name, change in sorted(parsed.items()))
+    return tuple(Move(str(item[0]), str(item[1]), item[2], item[3]) for item in parsed)
 
 
 def model_name(deployment: Deployment) -> str:
@@ -149,15 +174,14 @@ def _served(raw: str | None, record_id: str) -> dict[str, Served]:
 def from_stored(record: StoredRecord) -> Deployment:
     tags = record.tags
     try:
-        moved_raw = _joined(tags, MOVED)
-        moved: dict[str, Change] = {}
-        if moved_raw is not None:
-            moved = {str(name): (change[0], change[1]) for name, change in json.loads(moved_raw).items()}
+        environment = tags[TAG_ENVIRONMENT]
+        done = _joined(tags, DONE)
+        moved = _moves(done if done is not None else _joined(tags, MOVED), environment)
         weight = tags.get(TAG_WEIGHT)
         return Deployment(
             id=record.id,
             status=record.status,
-            environment=tags[TAG_ENVIRONMENT],
+            environment=environment,
             commit=tags.get(TAG_GIT_COMMIT, ""),
             ref=tags.get(TAG_REF, ""),
             deployed_at=tags.get(TAG_DEPLOYED_AT, ""),
@@ -170,6 +194,7 @@ def from_stored(record: StoredRecord) -> Deployment:
             weight=None if weight is None else int(weight),
             variants=_served(_joined(tags, VARIANTS), record.id),
             rolled_back_to=tags.get(TAG_ROLLED_BACK_TO),
+            variant_commit=tags.get(TAG_VARIANT_COMMIT),
         )
     except (KeyError, ValueError, TypeError, IndexError, AttributeError) as error:
         raise FatalError(f"deployment record {record.id} is not readable ({type(error).__name__}: {error}); was it edited by hand?") from None

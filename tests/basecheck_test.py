@@ -8,20 +8,13 @@ import sys
 import pytest
 
 from prompthooks import lockfile
-from prompthooks.main import main
-from tests.conftest import GitRepo
-from tests.versionguard_test import hook_commit, locked
+from tests.helpers.hook import hook_commit, locked, run
+from tests.helpers.repos import GitRepo
 
 
 def locked_at(repo: GitRepo, ref: str) -> dict[str, tuple[str, str]]:
     raw = repo.git("show", f"{ref}:prompts.lock").encode()
     return {name: (entry.version, entry.hash) for name, entry in lockfile.parse(raw, "prompts.lock").items()}
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def diverge(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from prompthooks.main import main
-from tests.conftest import GitRepo
+from tests.helpers.repos import GitRepo
 
 HOUR_AGO = time.time() - 3600
 

@@ -9,7 +9,7 @@ import prompty
 import pytest
 
 from prompthooks import chat, promptfile
-from tests.conftest import PROJECT_ROOT
+from tests.helpers.repos import PROJECT_ROOT
 
 
 @pytest.mark.parametrize(

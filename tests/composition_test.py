@@ -6,8 +6,8 @@ import pytest
 
 from prompthooks import lockfile
 from prompthooks.records import HASH_SCHEME, HASH_SCHEME_DEPENDENCIES
-from tests.commands.lock_test import lock_twice, run, write_locked
-from tests.conftest import GitRepo
+from tests.helpers.hook import lock_twice, run, write_locked
+from tests.helpers.repos import GitRepo
 
 BASE = {
     "prompts/_rules.j2": "Be concise and polite.\n",

@@ -1,53 +1,39 @@
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Callable, Iterator
+import re
+import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pytest
 
-from prompthooks.git import clean_environment
-from tests.mlflow_server import MlflowServer
-from tests.postgres_server import PostgresCluster, bindir
+from testing.mlflow_server import MlflowServer
+from testing.postgres_server import PostgresCluster, bindir
+from tests.helpers.history import build_history
+from tests.helpers.repos import PROJECT_ROOT, GitRepo, init_repo
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IGNORED_IN_CHECKOUT: Final = frozenset({".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "prompthooks.egg-info"})
 
 
-class GitRepo:
-    """A real git repository in a temporary folder."""
+def _checkout_files() -> set[str]:
+    found = set()
+    for directory, folders, files in os.walk(PROJECT_ROOT):
+        folders[:] = [folder for folder in folders if folder not in IGNORED_IN_CHECKOUT]
+        found.update(os.path.relpath(os.path.join(directory, name), PROJECT_ROOT) for name in files)
+    return found
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
 
-    def git(self, *args: str, check: bool = True) -> str:
-        result = subprocess.run(
-            ["git", *args], cwd=self.root, env=clean_environment(), capture_output=True, text=True, check=check
-        )
-        return result.stdout
-
-    def write(self, path: str, content: str | bytes) -> Path:
-        target = self.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content.encode() if isinstance(content, str) else content)
-        return target
-
-    def read(self, path: str) -> bytes:
-        return (self.root / path).read_bytes()
-
-    def commit(self, message: str = "commit") -> str:
-        self.git("add", "-A")
-        self.git("commit", "-q", "--no-verify", "--no-gpg-sign", "--allow-empty", "-m", message)
-        return self.git("rev-parse", "HEAD").strip()
-
-    def snapshot(self) -> dict[str, bytes]:
-        """Every file outside .git, with its bytes."""
-        return {
-            str(path.relative_to(self.root)): path.read_bytes() if not path.is_symlink() else os.readlink(path).encode()
-            for path in sorted(self.root.rglob("*"))
-            if ".git" not in path.relative_to(self.root).parts and (path.is_file() or path.is_symlink())
-        }
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_written_into_the_checkout() -> Iterator[None]:
+    """Tests work in temporary folders: a file a test run leaves in the checkout (an ``mlflow.db``, say) fails the run."""
+    before = _checkout_files()
+    yield
+    left = sorted(_checkout_files() - before)
+    if left:
+        pytest.fail(f"the tests wrote into the checkout: {', '.join(left[:10])}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)
@@ -62,13 +48,19 @@ def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(variable, os.environ.get(variable, ""))
         if not os.environ[variable]:
             monkeypatch.delenv(variable)
+    if "mlflow" in sys.modules:  # ... and keep them in module globals, which the environment does not reset
+        from mlflow.tracking._model_registry import utils as registry_utils
+        from mlflow.tracking._tracking_service import utils as tracking_utils
+
+        monkeypatch.setattr(registry_utils, "_registry_uri", None)
+        monkeypatch.setattr(tracking_utils, "_tracking_uri", None)
 
 
-def init_repo(root: Path) -> GitRepo:
-    root.mkdir(parents=True, exist_ok=True)
-    repo = GitRepo(root)
-    repo.git("init", "-q", "-b", "main")
-    return repo
+@pytest.fixture
+def prefix(request: pytest.FixtureRequest) -> str:
+    """Prompt names unique to the test (module and name), so tests can share one server."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removesuffix("_test")
+    return re.sub(r"[^A-Za-z0-9]+", "_", f"{module[:8]}_{request.node.name}")[-60:].strip("_")
 
 
 @pytest.fixture
@@ -80,6 +72,22 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
 
 
 @pytest.fixture(scope="session")
+def built_history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """The five-commit history of ``tests.helpers.history``, built once per session."""
+    repo, commits = build_history(tmp_path_factory.mktemp("history") / "repo")
+    return repo.root, commits
+
+
+@pytest.fixture
+def history(built_history: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[GitRepo, list[str]]:
+    """A copy of that history of the test's own (the current directory), with its commits oldest first."""
+    root = tmp_path / "repo"
+    shutil.copytree(built_history[0], root, symlinks=True)
+    monkeypatch.chdir(root)
+    return GitRepo(root), list(built_history[1])
+
+
+@pytest.fixture(scope="session")
 def sqlite_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     """One real MLflow server for the session on a sqlite store; tests keep apart by prompt names."""
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
@@ -88,9 +96,25 @@ def sqlite_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[M
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(sqlite_mlflow_server: MlflowServer) -> MlflowServer:
-    """The session's sqlite-backed server; use ``registry_server`` to run a test on every backend."""
-    return sqlite_mlflow_server
+def mlflow_server(request: pytest.FixtureRequest) -> MlflowServer:
+    """The session's MLflow server: sqlite, or each backend in turn for a test marked ``every_backend``."""
+    backend = getattr(request, "param", "sqlite")
+    server: MlflowServer = request.getfixturevalue(f"{backend}_mlflow_server")
+    return server
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``every_backend`` runs once per registry backend: the race tests, and one end-to-end test per command."""
+    if metafunc.definition.get_closest_marker("every_backend") and "mlflow_server" in metafunc.fixturenames:
+        metafunc.parametrize("mlflow_server", REGISTRY_BACKENDS, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def auth_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """One MLflow server for the session with basic auth on (its admin credentials: ``testing.mlflow_server``)."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-auth"), app_name="basic-auth").start()
+    yield server
+    server.stop()
 
 
 REGISTRY_BACKENDS: Final = ("sqlite", "postgresql")
@@ -109,26 +133,3 @@ def postgresql_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         server.stop()
     finally:
         cluster.stop()
-
-
-@pytest.fixture(scope="session", params=REGISTRY_BACKENDS)
-def registry_server(request: pytest.FixtureRequest) -> MlflowServer:
-    """The session's MLflow server on each backend store in turn: a test using this runs once per backend.
-
-    Each server starts once per session, however the tests are ordered; plain ``mlflow_server`` stays sqlite.
-    """
-    server: MlflowServer = request.getfixturevalue(f"{request.param}_mlflow_server")
-    return server
-
-
-def counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[Any]:
-    """Wrap ``module.name`` for this test; returns the list of the positional arguments of each call."""
-    calls: list[Any] = []
-    original: Callable[..., Any] = getattr(module, name)
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, counted)
-    return calls

@@ -7,24 +7,8 @@ import os
 import pytest
 
 from prompthooks import lockfile
-from prompthooks.main import main
-from tests.conftest import GitRepo
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def hook_commit(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> str:
-    repo.git("add", "-A")
-    code, out, err = run(capsys, "lock")
-    assert code in (0, 1), err
-    repo.git("add", "-A")
-    assert run(capsys, "check") == (0, "", "")
-    repo.commit()
-    return out
+from tests.helpers.hook import hook_commit, run
+from tests.helpers.repos import GitRepo
 
 
 def versions(repo: GitRepo) -> dict[str, str]:

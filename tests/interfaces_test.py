@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from prompthooks import promptfile
-from tests.commands.lock_test import lock_twice, write_locked
-from tests.conftest import GitRepo
+from tests.helpers.hook import lock_twice, write_locked
+from tests.helpers.repos import GitRepo
 
 CORPUS = Path(__file__).parent / "corpus"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from prompthooks import lockfile
-from tests.conftest import counting
+from tests.helpers.repos import counting
 
 ENTRIES = {f"n{i}": lockfile.LockEntry(f"p/{i}.md", "1.0.0", f"sha256:{i:064x}", ("a", "b")) for i in range(5)}
 

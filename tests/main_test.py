@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from tests.conftest import GitRepo
+from tests.helpers.repos import GitRepo
 
 NEVER = {"mlflow", "git"}  # git is GitPython: the hook uses plain git commands
 ONLY_WHEN_PARSING = {"jinja2", "yaml", "semver", "tomllib", "tomli_w"}

@@ -7,8 +7,8 @@ import pytest
 from prompthooks import parallel, promptfile
 from prompthooks.errors import FatalError, FatalErrors
 from prompthooks.records import PromptFile
-from tests.commands.lock_test import run, write_locked
-from tests.conftest import GitRepo
+from tests.helpers.hook import run, write_locked
+from tests.helpers.repos import GitRepo
 
 needs_two_cores = pytest.mark.skipif(parallel.cores() < 2, reason="a pool needs two cores")
 

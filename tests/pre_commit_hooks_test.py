@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from prompthooks.git import clean_environment
-from tests.conftest import PROJECT_ROOT, GitRepo, init_repo
+from tests.helpers.repos import PROJECT_ROOT, GitRepo, init_repo
 
 HOOKS = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text())
 

@@ -9,7 +9,7 @@ import pytest
 from prompthooks import promptfile
 from prompthooks.errors import FatalError
 from prompthooks.main import main
-from tests.conftest import PROJECT_ROOT, GitRepo
+from tests.helpers.repos import PROJECT_ROOT, GitRepo
 
 
 def test_version_and_bump_do_not_enter_the_hash() -> None:

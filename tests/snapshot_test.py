@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from prompthooks import snapshot, variables
-from tests.commands.lock_test import write_locked
-from tests.conftest import GitRepo, counting
+from tests.helpers.hook import write_locked
+from tests.helpers.repos import GitRepo, counting
 
 
 def test_a_committed_prompt_keeps_the_interface_its_lock_recorded(repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

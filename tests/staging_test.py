@@ -8,15 +8,8 @@ import sys
 import pytest
 
 from prompthooks.git import clean_environment
-from prompthooks.main import main
-from tests.conftest import GitRepo
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
+from tests.helpers.hook import run
+from tests.helpers.repos import GitRepo
 
 UNTRACKED = "prompts.lock: is not tracked by git, so the commit would not record these versions; stage it: git add prompts.lock\n"
 

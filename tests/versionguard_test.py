@@ -4,31 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from prompthooks import lockfile
-from prompthooks.main import main
-from tests.conftest import GitRepo
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def hook_commit(capsys: pytest.CaptureFixture[str], repo: GitRepo, message: str = "commit") -> str:
-    """What a commit through the hook does: lock, stage what it wrote, and lock again (a no-op)."""
-    repo.git("add", "-A")
-    code, out, err = run(capsys, "lock")
-    assert code in (0, 1), err
-    repo.git("add", "-A")
-    assert run(capsys, "lock") == (0, "", "")
-    assert run(capsys, "check") == (0, "", "")
-    repo.commit(message)
-    return out
-
-
-def locked(repo: GitRepo) -> dict[str, tuple[str, str]]:
-    return {name: (entry.version, entry.hash) for name, entry in lockfile.parse(repo.read("prompts.lock"), "prompts.lock").items()}
+from tests.helpers.hook import hook_commit, locked, run
+from tests.helpers.repos import GitRepo
 
 
 def test_a_deleted_and_readded_prompt_continues_above_its_highest_version(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

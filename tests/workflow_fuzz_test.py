@@ -22,7 +22,7 @@ import pytest
 
 from prompthooks import git, lockfile
 from prompthooks.main import main
-from tests.conftest import GitRepo
+from tests.helpers.repos import GitRepo
 
 STEPS = int(os.environ.get("PROMPTHOOKS_FUZZ_STEPS", "200"))
 SEEDS = [int(seed) for seed in os.environ.get("PROMPTHOOKS_FUZZ_SEEDS", "6").split(",")]

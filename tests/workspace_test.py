@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from prompthooks import lockfile, tomlread, variables
-from tests.commands.lock_test import run, write_locked
-from tests.conftest import GitRepo, counting
+from tests.helpers.hook import run, write_locked
+from tests.helpers.repos import GitRepo, counting
 
 TEMPLATE = "{{#\nname: p{i}\n#}}\nAnswer {{{{ question }}}} about {{{{ topic_{i} }}}}.\n{{% for fact in facts %}}- {{{{ fact }}}}\n{{% endfor %}}\n"
 

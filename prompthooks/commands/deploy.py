@@ -11,7 +11,7 @@ from prompthooks import contract, deployplan, deployrecord
 from prompthooks.deployrecord import Deployment, Served
 from prompthooks.errors import FatalError
 from prompthooks.services import rollout
-from prompthooks.services.connection import EXIT_USAGE, Session, check_alias, connect
+from prompthooks.services.connection import EXIT_USAGE, Session, check_deployable, connect
 from prompthooks.services.deployments import recent
 from prompthooks.services.rollout import Built, RolloutPlan, TagChange
 
@@ -32,13 +32,10 @@ class Options(NamedTuple):
 
 def deploy(root: str, options: Options) -> int:
     environment = options.environment
-    check_alias(environment)
+    check_deployable(environment, options.variant or options.promote)
     if options.variant is not None:
-        check_alias(f"{environment}-{options.variant}", "variant alias")
         if options.weight is None or not 1 <= options.weight <= 99:
             raise FatalError("--variant needs --weight between 1 and 99 (the variant's share of traffic, in percent)", exit_code=EXIT_USAGE)
-    if options.promote is not None:
-        check_alias(f"{environment}-{options.promote}", "variant alias")
     session = connect(root, options.tracking_uri, options.timeout)
     if options.promote is not None or options.end_split:
         build = lambda: _end_split_plan(session, environment, options.promote)  # noqa: E731
@@ -48,12 +45,12 @@ def deploy(root: str, options: Options) -> int:
         build = lambda: _split_plan(session, root, options, variant, weight)  # noqa: E731
     else:
         build = lambda: rollout.deploy_plan(session, root, options.ref, environment, options.jobs, options.dry_run, deployrecord.DEPLOY)  # noqa: E731
-    return rollout.run(session, build, options.dry_run, options.json, options.jobs)
+    return rollout.run(session, build, options.dry_run, options.json, options.jobs, environment)
 
 
 def _split_plan(session: Session, root: str, options: Options, variant: str, weight: int) -> Built:
     environment = options.environment
-    alias = f"{environment}-{variant}"
+    alias = contract.variant_alias(environment, variant)
     key = contract.split_tag(environment)
     commit, targets, notes = rollout.register_targets(session, root, options.ref, options.jobs, options.dry_run)
     latest, newest = recent(session, environment)
@@ -80,19 +77,20 @@ def _split_plan(session: Session, root: str, options: Options, variant: str, wei
     moves = deployplan.moves(wanted, states)
     serving = dict(latest.prompts) if latest is not None else {}
     deployment = Deployment(
-        id="", status="PENDING", environment=environment, commit=commit, ref=rollout.ref_name(root, options.ref), deployed_at=deployrecord.now(),
-        reason=deployrecord.SPLIT, ci_url=deployrecord.ci_url(), previous=None if latest is None else latest.id,
-        prompts=serving, moved={step.name: (step.before, step.after) for step in moves}, variant=alias, weight=weight, variants=variants,
+        id="", status="PENDING", environment=environment, commit=latest.commit if latest is not None else commit,
+        ref=latest.ref if latest is not None else rollout.ref_name(root, options.ref), deployed_at=deployrecord.now(), reason=deployrecord.SPLIT, ci_url=deployrecord.ci_url(), previous=None if latest is None else latest.id,
+        prompts=serving, moved=tuple(moves), variant=alias, weight=weight, variants=variants, variant_commit=commit,
     )
     known = rollout.known_versions([targets, *(record.prompts for record in newest)])
-    return RolloutPlan(wanted, moves, tags, deployment, notes), known, {"variant": alias, "weight": weight}
+    last_good = None if latest is None else latest.id
+    return RolloutPlan(wanted, moves, tags, deployment, notes, last_good=last_good), known, {"variant": alias, "weight": weight}
 
 
 def _end_split_plan(session: Session, environment: str, promote: str | None) -> Built:
     key = contract.split_tag(environment)
     latest, newest = recent(session, environment)
     states = session.registry.prompts_tagged(key)
-    promoted = None if promote is None else f"{environment}-{promote}"
+    promoted = None if promote is None else contract.variant_alias(environment, promote)
     wanted: dict[tuple[str, str], int | None] = {}
     tags: list[TagChange] = []
     serving = dict(latest.prompts) if latest is not None else {}
@@ -110,9 +108,9 @@ def _end_split_plan(session: Session, environment: str, promote: str | None) -> 
             tags.append(TagChange(name, key, None if remaining is None else deployplan.split_json(remaining)))
         else:
             tags.append(TagChange(name, key, None))
-            for alias in sorted({*weights, *state.aliases} - {environment}):
-                if alias.startswith(f"{environment}-") and (alias in weights or alias in state.aliases):
-                    wanted[(name, alias)] = None
+            # The split's own aliases only: those it names, and this environment's variants; never another environment's.
+            for alias in sorted(alias for alias in {*weights, *state.aliases} - {environment} if alias in weights or contract.is_variant_of(alias, environment)):
+                wanted[(name, alias)] = None
     if promoted is not None and not numbers:
         raise FatalError(f"no prompt carries {promoted} in a split of {environment}: nothing to promote")
     if numbers:
@@ -122,13 +120,17 @@ def _end_split_plan(session: Session, environment: str, promote: str | None) -> 
             serving[name] = Served(semver or "?", number)
     moves = deployplan.moves(wanted, states)
     reason = deployrecord.END_SPLIT if promoted is None else deployrecord.PROMOTE
-    commit = latest.commit if latest is not None else ""
+    commit, ref = (latest.commit, latest.ref) if latest is not None else ("", "")
+    if promoted is not None:  # the main arm now serves the candidate's versions: its commit
+        split = next((record for record in newest if record.reason == deployrecord.SPLIT and record.variant == promoted), None)
+        if split is not None and split.variant_commit:
+            commit = split.variant_commit
     deployment = Deployment(
-        id="", status="PENDING", environment=environment, commit=commit, ref=latest.ref if latest is not None else "", deployed_at=deployrecord.now(),
+        id="", status="PENDING", environment=environment, commit=commit, ref=ref, deployed_at=deployrecord.now(),
         reason=reason, ci_url=deployrecord.ci_url(), previous=None if latest is None else latest.id,
-        prompts=serving, moved={step.name: (step.before, step.after) for step in moves}, variant=promoted,
+        prompts=serving, moved=tuple(moves), variant=promoted,
     )
     if not tags and not moves:
         notes.append(f"no A/B split active on {environment}")
     known = rollout.known_versions([serving, *(record.prompts for record in newest), *(record.variants for record in newest)])
-    return RolloutPlan(wanted, moves, tags, deployment, notes), known, {}
+    return RolloutPlan(wanted, moves, tags, deployment, notes, last_good=None if latest is None else latest.id), known, {}

@@ -12,8 +12,9 @@ from prompthooks.services.deployments import records
 
 def _moved(record: Deployment) -> str:
     parts = []
-    for name, (before, after) in sorted(record.moved.items()):
-        parts.append(f"{name} {before if before is not None else '-'}->{after if after is not None else 'removed'}")
+    for move in record.moved:
+        where = move.name if move.alias == record.environment else f"{move.name}@{move.alias}"
+        parts.append(f"{where} {move.before if move.before is not None else '-'}->{move.after if move.after is not None else 'removed'}")
     shown = ", ".join(parts[:5]) + (f" and {len(parts) - 5} more" if len(parts) > 5 else "")
     return f"{len(parts)} moved" + (f": {shown}" if parts else "")
 
@@ -28,7 +29,7 @@ def deployments(root: str, environment: str, tracking_uri: str | None, timeout: 
                 **{key: value for key, value in record._asdict().items() if key not in ("prompts", "variants", "moved")},
                 "prompts": {name: {"version": item.semver, "mlflow_version": item.number} for name, item in record.prompts.items()},
                 "variants": {name: {"version": item.semver, "mlflow_version": item.number} for name, item in record.variants.items()},
-                "moved": {name: {"from": before, "to": after} for name, (before, after) in record.moved.items()},
+                "moved": [{"prompt": move.name, "alias": move.alias, "from": move.before, "to": move.after} for move in record.moved],
             }
             for record in history
         ]

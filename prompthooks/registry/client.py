@@ -75,17 +75,19 @@ _logged_secrets: Final = Redactor([])
 _configured: list[bool] = []
 
 
-def _configure_mlflow_once(redact: Redactor) -> None:
-    """Process-wide settings, made once (in-process callers make many registries): retries, telemetry, pool, logs."""
+def _configure_mlflow(redact: Redactor) -> None:
+    """MLflow's settings for a registry: bounded retries, no telemetry, a larger pool, quiet and masked logs.
+
+    The settings are environment defaults (a user's own values win), set for every registry; the
+    log filter and the probes are process-wide and installed once (in-process callers make many).
+    """
+    for name, value in {**RETRY_DEFAULTS, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_HTTP_POOL_MAXSIZE": HTTP_CONNECTIONS}.items():
+        os.environ.setdefault(name, value)
     _logged_secrets.extend(redact.secrets)
     if _configured:
         return
     _configured.append(True)
     _logged_secrets.install_logging_filter("mlflow", "alembic", "urllib3", "requests")
-    for name, value in RETRY_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", HTTP_CONNECTIONS)
     remember_absent_probes()
     for noisy in ("mlflow", "alembic"):  # schema creation on a new store logs at INFO
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -97,7 +99,7 @@ class MlflowRegistry:
         self.shown_uri = display_uri(uri)
         self.redact = Redactor.for_tracking(uri)
         self.deadline = deadline
-        _configure_mlflow_once(self.redact)
+        _configure_mlflow(self.redact)
         import mlflow  # costs seconds: only the registry commands pay for it
 
         self._exception: type[Exception] = mlflow.exceptions.MlflowException
@@ -388,6 +390,39 @@ class MlflowRegistry:
         """A LoggedModel in state PENDING, every tag in the one request; returns its model id."""
         create = functools.partial(self.client.create_logged_model, experiment_id, name=name, tags=dict(tags), model_type=model_type)
         return str(self._call(create, "record the deployment").model_id)
+
+    def set_record_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
+        self._call(lambda: self.client.set_logged_model_tags(model_id, dict(tags)), "update the deployment record")
+
+    # --- an environment's lease: a registered model (not a prompt), whose creation is atomic ---------
+
+    def create_lease(self, name: str, tags: Mapping[str, str]) -> bool:
+        """Create the lease; False when it exists (another run holds it)."""
+        try:
+            from mlflow.entities.model_registry import RegisteredModelTag
+
+            store_tags = [RegisteredModelTag(key, value) for key, value in tags.items()]  # type: ignore[no-untyped-call]
+            self._models().create_registered_model(name, store_tags, "prompthooks: held while a deploy changes an environment")
+        except Exception as error:
+            if self.is_already_exists(error):
+                return False
+            raise self._error(error, f"take the lease {name}") from None
+        return True
+
+    def lease_tags(self, name: str) -> dict[str, str] | None:
+        try:
+            return dict(self._models().get_registered_model(name).tags or {})
+        except Exception as error:
+            if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise self._error(error, f"read the lease {name}") from None
+
+    def delete_lease(self, name: str) -> None:
+        try:
+            self._models().delete_registered_model(name)
+        except Exception as error:
+            if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
+                raise self._error(error, f"release the lease {name}") from None
 
     def finalize_record(self, model_id: str, ready: bool) -> None:
         self._call(lambda: self.client.finalize_logged_model(model_id, "READY" if ready else "FAILED"), "finalize the deployment record")

@@ -77,11 +77,20 @@ def embedded_store_lock(root: str, uri: str, deadline: float) -> Iterator[None]:
             fcntl.flock(file, fcntl.LOCK_UN)
 
 
-def check_alias(alias: str, what: str = "environment") -> None:
-    """Refuse a name MLflow would reject, before any request (exit 2)."""
+def check_alias(alias: str) -> None:
+    """Refuse an environment name MLflow would reject, before any request (exit 2): for commands that read."""
     problem = contract.alias_problem(alias)
     if problem is not None:
-        raise FatalError(problem.replace("environment", what, 1), exit_code=EXIT_USAGE)
+        raise FatalError(problem, exit_code=EXIT_USAGE)
+
+
+def check_deployable(environment: str, variant: str | None = None) -> None:
+    """Refuse, before any request (exit 2), an environment or variant whose aliases or tags MLflow would reject."""
+    problem = contract.environment_problem(environment)
+    if problem is None and variant is not None:
+        problem = contract.variant_problem(environment, variant)
+    if problem is not None:
+        raise FatalError(problem, exit_code=EXIT_USAGE)
 
 
 def open_registry(root: str, flag: str | None, timeout: float) -> MlflowRegistry:

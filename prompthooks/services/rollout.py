@@ -1,9 +1,13 @@
 """A rollout: what a deploy or rollback decides (a plan), carried out in order and reported.
 
-Every change follows the same order: write a PENDING record (what this run will make the
-environment serve), move the aliases (sets first, then split tags, then removals), read every
-alias it decided again, and finalize the record READY, or FAILED naming what someone else
-moved meanwhile (exit 1).  A run that would move nothing writes nothing.
+Every change holds the environment's lease (``services.lease``: one writer per environment)
+and follows the same order: write a PENDING record (what this run will make the environment
+serve), move the aliases (sets first, then split tags, then removals), read every alias it
+decided again, and finalize the record READY, or FAILED naming what someone else moved
+meanwhile (exit 1).  A run interrupted midway finalizes its record FAILED with the moves it
+made, and its last line says which command repairs the environment.  A run that would move
+nothing writes nothing, unless the records disagree with what the aliases serve (an earlier
+run failed midway): then it records the state it confirmed.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from prompthooks import contract, deployplan, deployrecord, git
 from prompthooks.deployplan import Move
 from prompthooks.deployrecord import Deployment, Served
 from prompthooks.errors import FatalError
-from prompthooks.services import registration
+from prompthooks.services import lease, registration
 from prompthooks.services.connection import Session
 from prompthooks.services.deployments import recent
 
@@ -50,6 +54,8 @@ class RolloutPlan(NamedTuple):
     tags: list[TagChange]
     deployment: Deployment
     notes: list[str]
+    stale_records: bool = False  # the newest record is not READY, or not what the aliases serve: record even a no-op
+    last_good: str | None = None  # the latest READY record before this run (for the repair hint)
 
 
 Built = tuple[RolloutPlan, dict[str, dict[int, str]], dict[str, object]]
@@ -63,6 +69,10 @@ def _parallel(jobs: int, action: Callable[[Move], None], moves: Sequence[Move]) 
         list(pool.map(action, moves))
 
 
+class Interrupted(FatalError):
+    """A run failed after its first alias move: the environment is partly moved."""
+
+
 def execute(session: Session, plan: RolloutPlan, jobs: int) -> tuple[Deployment, list[Move]]:
     """Record, move, re-read, finalize: returns the record and the aliases overwritten meanwhile."""
     registry = session.registry
@@ -70,25 +80,51 @@ def execute(session: Session, plan: RolloutPlan, jobs: int) -> tuple[Deployment,
     assert experiment_id is not None
     deployment = plan.deployment
     record_id = registry.create_record(experiment_id, deployrecord.model_name(deployment), deployrecord.to_tags(deployment), deployrecord.MODEL_TYPE)
+    done: list[Move] = []
 
     def move(step: Move) -> None:
         if step.after is None:
             registry.delete_alias(step.name, step.alias)
         else:
             registry.set_alias(step.name, step.alias, step.after)
+        done.append(step)
 
-    _parallel(jobs * MOVES_PER_JOB, move, [step for step in plan.moves if step.after is not None])
-    for change in plan.tags:
-        if change.value is None:
-            registry.delete_prompt_tag(change.name, change.key)
-        else:
-            registry.set_prompt_tag(change.name, change.key, change.value)
-    _parallel(jobs * MOVES_PER_JOB, move, [step for step in plan.moves if step.after is None])
-    after = registry.prompt_states({name for name, _ in plan.wanted}, jobs)
+    try:
+        _parallel(jobs * MOVES_PER_JOB, move, [step for step in plan.moves if step.after is not None])
+        for change in plan.tags:
+            if change.value is None:
+                registry.delete_prompt_tag(change.name, change.key)
+            else:
+                registry.set_prompt_tag(change.name, change.key, change.value)
+        _parallel(jobs * MOVES_PER_JOB, move, [step for step in plan.moves if step.after is None])
+        after = registry.prompt_states({name for name, _ in plan.wanted}, jobs)
+    except BaseException as error:  # a registry failure, Ctrl-C: never leave the record PENDING
+        raise _interrupted(session, plan, record_id, done, error) from None
     overwritten = deployplan.overwritten(plan.wanted, after)
     registry.finalize_record(record_id, ready=not overwritten)
-    status = "FAILED" if overwritten else deployrecord.READY
+    status = deployrecord.FAILED if overwritten else deployrecord.READY
     return deployment._replace(id=record_id, status=status), overwritten
+
+
+def _interrupted(session: Session, plan: RolloutPlan, record_id: str, done: list[Move], error: BaseException) -> BaseException:
+    """Finalize the record FAILED with the moves made, and say how to repair the environment."""
+    environment = plan.deployment.environment
+    try:
+        session.registry.set_record_tags(record_id, deployrecord.done_tags(done))
+        session.registry.finalize_record(record_id, ready=False)
+        recorded = f"deployment {record_id} is recorded FAILED with the {len(done)} move(s) made"
+    except FatalError:
+        recorded = f"deployment {record_id} could not be finalized (it stays PENDING)"
+    if not isinstance(error, FatalError):
+        return error  # Ctrl-C and bugs go on as they are, after the record
+    if not done and not plan.tags:
+        return FatalError(f"{error.message}\nnothing moved; {recorded}", exit_code=error.exit_code)
+    back = f"`prompthooks rollback {environment}` returns it to deployment {plan.last_good}" if plan.last_good else "redeploy a ref"
+    return Interrupted(
+        f"{error.message}\n{environment} is partly moved: {len(done)} of {len(plan.moves)} alias move(s) made; {recorded}; "
+        f"{back}, or run this {plan.deployment.reason} again",
+        exit_code=error.exit_code,
+    )
 
 
 def _label(number: int | None, known: Mapping[int, str]) -> str:
@@ -167,10 +203,16 @@ def report(session: Session, plan: RolloutPlan, result: Deployment | None, overw
     return 0
 
 
-def run(session: Session, build: Callable[[], Built], dry_run: bool, as_json: bool, jobs: int) -> int:
-    plan, known, extra = build()
-    result, overwritten = (None, []) if dry_run or not (plan.moves or plan.tags) else execute(session, plan, jobs)
-    return report(session, plan, result, overwritten, as_json, known, {"dry_run": dry_run, **extra})
+def run(session: Session, build: Callable[[], Built], dry_run: bool, as_json: bool, jobs: int, environment: str) -> int:
+    """Plan and carry out one change of ``environment``, holding its lease (a dry run only plans)."""
+    if dry_run:
+        plan, known, extra = build()
+        return report(session, plan, None, [], as_json, known, {"dry_run": True, **extra})
+    with lease.held(session, environment):
+        plan, known, extra = build()
+        changes = plan.moves or plan.tags or plan.stale_records
+        result, overwritten = execute(session, plan, jobs) if changes else (None, [])
+    return report(session, plan, result, overwritten, as_json, known, {"dry_run": False, **extra})
 
 
 def known_versions(served: Iterable[Mapping[str, Served]]) -> dict[str, dict[int, str]]:
@@ -219,10 +261,11 @@ def deploy_plan(
     deployment = Deployment(
         id="", status="PENDING", environment=environment, commit=commit, ref=ref_name(root, ref), deployed_at=deployrecord.now(),
         reason=reason, ci_url=deployrecord.ci_url(), previous=None if latest is None else latest.id,
-        prompts=dict(sorted(targets.items())), moved={step.name: (step.before, step.after) for step in moves},
+        prompts=dict(sorted(targets.items())), moved=tuple(moves),
     )
     known = known_versions([targets, *(record.prompts for record in newest)])
-    return RolloutPlan(wanted, moves, [], deployment, notes), known, {}
+    stale = bool(newest) and (newest[0].status != deployrecord.READY or newest[0].prompts != deployment.prompts)
+    return RolloutPlan(wanted, moves, [], deployment, notes, stale, None if latest is None else latest.id), known, {}
 
 
 def split_notes(states: Mapping[str, PromptState], environment: str) -> list[str]:

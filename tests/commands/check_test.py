@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.commands.lock_test import run, write_locked
-from tests.conftest import GitRepo
+from tests.helpers.hook import run, write_locked
+from tests.helpers.repos import GitRepo
 
 
 @pytest.fixture

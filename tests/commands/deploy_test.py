@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,30 +12,18 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from bench.counting_proxy import CountingProxy
-from tests.commands.sync_test import lock_and_commit, make_repo
-from tests.conftest import GitRepo
-from tests.mlflow_server import MlflowServer, free_port
+from testing.counting_proxy import CountingProxy
+from testing.mlflow_server import MlflowServer, free_port
+from tests.helpers import cli
+from tests.helpers.cli import PROMPTHOOKS
+from tests.helpers.registry import lock_and_commit, make_repo
+from tests.helpers.repos import GitRepo
 
-PROMPTHOOKS = str(Path(sys.executable).with_name("prompthooks"))
 EXPERIMENT = "llmops-prompts"
 
 
-@pytest.fixture
-def mlflow_server(registry_server: MlflowServer) -> MlflowServer:
-    """Every test here that uses the shared server runs against sqlite and against PostgreSQL (4 workers)."""
-    return registry_server
-
-
-@pytest.fixture
-def prefix(request: pytest.FixtureRequest) -> str:
-    """Prompt names unique to the test, so tests can share one server."""
-    return "d_" + re.sub(r"[^A-Za-z0-9]+", "_", request.node.name)[-50:].strip("_")
-
-
 def run(repo: GitRepo, command: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, **(env or {})}
-    return subprocess.run([PROMPTHOOKS, command, *args], cwd=repo.root, capture_output=True, text=True, env=environment)
+    return cli.run(repo.root, command, *args, env=env)
 
 
 def deploy(repo: GitRepo, uri: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -78,6 +64,7 @@ def edit(repo: GitRepo, index: int, text: str) -> str:
     return lock_and_commit(repo, f"edit p{index}")
 
 
+@pytest.mark.every_backend
 def test_deploy_serves_the_locked_versions_and_a_second_deploy_moves_nothing(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = make_repo(tmp_path / "repo", prefix)
     env = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "4242"}
@@ -107,8 +94,9 @@ def test_deploy_serves_the_locked_versions_and_a_second_deploy_moves_nothing(tmp
         proxy.close()
     assert second.returncode == 0, second.stderr
     assert "0 alias(es) moved, 3 unchanged" in second.stdout
-    # Versions, the experiment, the latest records, the aliases: one request each (per hundred prompts).
-    assert requests <= 4, requests
+    # Versions, the experiment, the latest records, the aliases: one request each (per hundred prompts);
+    # and the environment's lease, taken and released (two).
+    assert requests <= 6, requests
     assert len(records(mlflow_server.uri, env_name)) == 1  # nothing moved, nothing recorded
 
     edit(repo, 1, "number one, politely.")
@@ -124,9 +112,11 @@ def test_deploy_serves_the_locked_versions_and_a_second_deploy_moves_nothing(tmp
         served(mlflow_server.uri, f"{prefix}_2", env_name)
     latest, first_record = records(mlflow_server.uri, env_name)
     assert latest.tags["prompthooks_previous"] == first_record.model_id == document["previous"]
-    assert json.loads(latest.tags["prompthooks_moved_1"]) == {f"{prefix}_1": [1, 2], f"{prefix}_2": [1, None]}
+    # Every alias move: prompt, alias, from, to.
+    assert json.loads(latest.tags["prompthooks_moved_1"]) == [[f"{prefix}_1", env_name, 1, 2], [f"{prefix}_2", env_name, 1, None]]
 
 
+@pytest.mark.every_backend
 def test_rollback_restores_the_previous_versions_and_one_prompt_alone(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = make_repo(tmp_path / "repo", prefix)
     assert deploy(repo, mlflow_server.uri, "production").returncode == 0
@@ -142,8 +132,8 @@ def test_rollback_restores_the_previous_versions_and_one_prompt_alone(tmp_path: 
     # From another checkout, without history: records say what to restore.
     elsewhere = tmp_path / "elsewhere"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.root}", str(elsewhere)], check=True)
-    everything = subprocess.run(
-        [PROMPTHOOKS, "rollback", "production", "--tracking-uri", mlflow_server.uri], cwd=elsewhere, capture_output=True, text=True
+    everything = cli.run(
+        elsewhere, "rollback", "production", "--tracking-uri", mlflow_server.uri
     )
     assert everything.returncode == 0, everything.stderr
     # The latest record is the partial rollback; the one before it is the second deploy.
@@ -193,6 +183,7 @@ def test_server_down_exits_4_within_the_deadline_with_secrets_masked(tmp_path: P
         assert "S3CRET" not in result.stdout + result.stderr
 
 
+@pytest.mark.every_backend
 def test_concurrent_deploys_of_different_refs_never_leave_a_silent_mix(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     """Whoever writes an alias last re-reads them all: a mixed environment always fails a deploy, loudly."""
     repo = make_repo(tmp_path / "repo", prefix, count=12)
@@ -234,6 +225,7 @@ def test_concurrent_deploys_of_different_refs_never_leave_a_silent_mix(tmp_path:
                 assert "another run moved" in stderr
 
 
+@pytest.mark.every_backend
 def test_status_reports_hand_moved_and_tampered_aliases(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = make_repo(tmp_path / "repo", prefix, count=2)
     environment = f"st_{prefix[-20:]}"
@@ -260,6 +252,7 @@ def test_status_reports_hand_moved_and_tampered_aliases(tmp_path: Path, prefix: 
     assert record["reason"] == "deploy" and record["prompts"][f"{prefix}_0"] == {"version": "1.0.0", "mlflow_version": 1}
 
 
+@pytest.mark.every_backend
 def test_a_split_serves_the_candidate_beside_the_environment_until_promoted(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = make_repo(tmp_path / "repo", prefix, count=2)
     environment = f"ab_{prefix[-20:]}"
@@ -269,12 +262,12 @@ def test_a_split_serves_the_candidate_beside_the_environment_until_promoted(tmp_
     assert split.returncode == 0, split.stderr
     client = MlflowClient(tracking_uri=mlflow_server.uri)
     assert served(mlflow_server.uri, f"{prefix}_0", environment)[0] == "1.0.0"
-    assert served(mlflow_server.uri, f"{prefix}_0", f"{environment}-b")[0] == "1.0.1"
+    assert served(mlflow_server.uri, f"{prefix}_0", f"{environment}--b")[0] == "1.0.1"
     tags = client.get_prompt(f"{prefix}_0").tags
-    assert json.loads(tags[f"prompthooks_split_{environment}"]) == {environment: 80, f"{environment}-b": 20}
+    assert json.loads(tags[f"prompthooks_split_{environment}"]) == {environment: 80, f"{environment}--b": 20}
     assert f"prompthooks_split_{environment}" not in client.get_prompt(f"{prefix}_1").tags  # unchanged prompt: no split
     with pytest.raises(mlflow.exceptions.MlflowException):
-        served(mlflow_server.uri, f"{prefix}_1", f"{environment}-b")
+        served(mlflow_server.uri, f"{prefix}_1", f"{environment}--b")
     again = deploy(repo, mlflow_server.uri, environment, "--variant", "b", "--weight", "20")
     assert "0 alias(es) moved" in again.stdout and again.returncode == 0
     assert run(repo, "status", environment, "--tracking-uri", mlflow_server.uri).returncode == 0
@@ -283,33 +276,29 @@ def test_a_split_serves_the_candidate_beside_the_environment_until_promoted(tmp_
     assert promoted.returncode == 0, promoted.stderr
     assert served(mlflow_server.uri, f"{prefix}_0", environment)[0] == "1.0.1"
     with pytest.raises(mlflow.exceptions.MlflowException):
-        served(mlflow_server.uri, f"{prefix}_0", f"{environment}-b")
+        served(mlflow_server.uri, f"{prefix}_0", f"{environment}--b")
     assert f"prompthooks_split_{environment}" not in client.get_prompt(f"{prefix}_0").tags
     assert [r.tags["prompthooks_reason"] for r in records(mlflow_server.uri, environment)] == ["promote", "split", "deploy"]
 
     edit(repo, 1, "number one, in a new way.")
     assert deploy(repo, mlflow_server.uri, environment, "--variant", "c", "--weight", "10").returncode == 0
-    assert served(mlflow_server.uri, f"{prefix}_1", f"{environment}-c")[0] == "1.0.1"
+    assert served(mlflow_server.uri, f"{prefix}_1", f"{environment}--c")[0] == "1.0.1"
     ended = deploy(repo, mlflow_server.uri, environment, "--end-split")
     assert ended.returncode == 0, ended.stderr
     with pytest.raises(mlflow.exceptions.MlflowException):
-        served(mlflow_server.uri, f"{prefix}_1", f"{environment}-c")
+        served(mlflow_server.uri, f"{prefix}_1", f"{environment}--c")
     assert served(mlflow_server.uri, f"{prefix}_1", environment)[0] == "1.0.0"
     assert f"prompthooks_split_{environment}" not in client.get_prompt(f"{prefix}_1").tags
     assert run(repo, "status", environment, "--tracking-uri", mlflow_server.uri).returncode == 0
 
 
-def test_wrong_credentials_exit_5_and_stay_secret(tmp_path: Path, prefix: str) -> None:
+def test_wrong_credentials_exit_5_and_stay_secret(tmp_path: Path, prefix: str, auth_mlflow_server: MlflowServer) -> None:
     repo = make_repo(tmp_path / "repo", prefix, count=1)
-    server = MlflowServer(tmp_path / "auth-server", app_name="basic-auth").start()
-    try:
-        wrong = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "wrong-pw-S3CRET"}
-        for command in (["deploy", "production"], ["status", "production"], ["export", "--env", "production", "--format", "env"]):
-            result = run(repo, *command, "--tracking-uri", server.uri, env=wrong)
-            assert result.returncode == 5, (command, result.stderr)
-            assert "not authorized" in result.stderr and "S3CRET" not in result.stdout + result.stderr
-    finally:
-        server.stop()
+    wrong = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "wrong-pw-S3CRET"}
+    for command in (["deploy", "production"], ["status", "production"], ["export", "--env", "production", "--format", "env"]):
+        result = run(repo, *command, "--tracking-uri", auth_mlflow_server.uri, env=wrong)
+        assert result.returncode == 5, (command, result.stderr)
+        assert "not authorized" in result.stderr and "S3CRET" not in result.stdout + result.stderr
 
 
 def test_searches_of_several_chunks_at_once_read_what_one_at_a_time_reads(
@@ -353,14 +342,15 @@ def test_github_step_summary_gets_a_table_of_what_moved_appended(tmp_path: Path,
     assert f"`{prefix}_0`" not in text  # unchanged prompts are not listed
     assert re.search(r"1 alias\(es\) moved, 1 unchanged; deployment `m-\w+` \(READY\)", text)
 
+    dry = run(repo, "rollback", env_name, "--dry-run", "--tracking-uri", mlflow_server.uri, env=github)
+    assert dry.returncode == 0, dry.stderr
+    planned = summary.read_text()
+    assert "1 alias(es) would move, 1 unchanged\n" in planned[len(text) :]
+
     back = run(repo, "rollback", env_name, "--tracking-uri", mlflow_server.uri, env=github)
     assert back.returncode == 0, back.stderr
     rolled = summary.read_text()
-    assert rolled.startswith(text)  # appended, never overwritten
-    added = rolled[len(text) :]
+    assert rolled.startswith(planned)  # appended, never overwritten
+    added = rolled[len(planned) :]
     assert added.startswith(f"### prompthooks rollback `{env_name}`")
     assert f"| `{prefix}_1` | `{env_name}` | 1.0.1 (MLflow version 2) | 1.0.0 (MLflow version 1) |" in added
-
-    again = run(repo, "rollback", env_name, "--dry-run", "--tracking-uri", mlflow_server.uri, env=github)
-    assert again.returncode == 0, again.stderr
-    assert "1 alias(es) would move, 1 unchanged\n" in summary.read_text()[len(rolled) :]

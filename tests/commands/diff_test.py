@@ -8,8 +8,7 @@ import jsonschema
 import pytest
 
 from prompthooks.main import main
-from tests.conftest import GitRepo
-from tests.history_fixture import build_history
+from tests.helpers.repos import GitRepo
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
@@ -63,13 +62,6 @@ DIFF_SCHEMA = {
         },
     },
 }
-
-
-@pytest.fixture
-def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[GitRepo, list[str]]:
-    repo, commits = build_history(tmp_path / "repo")
-    monkeypatch.chdir(repo.root)
-    return repo, commits
 
 
 def _golden(name: str, actual: str) -> None:

@@ -12,12 +12,12 @@ import pytest
 import yaml
 
 from prompthooks.main import main
-from tests.commands.sync_test import lock_and_commit
-from tests.conftest import GitRepo, init_repo
-from tests.mlflow_server import MlflowServer
+from testing.mlflow_server import MlflowServer
+from tests.helpers import cli
+from tests.helpers.registry import lock_and_commit
+from tests.helpers.repos import GitRepo, init_repo
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
-PROMPTHOOKS = str(Path(sys.executable).with_name("prompthooks"))
 
 
 @pytest.fixture
@@ -89,15 +89,16 @@ def test_export_from_git_never_imports_mlflow(fixed_repo: GitRepo) -> None:
     assert json.loads(result.stdout)["prompts"]["assistant"]["version"] == "1.0.0"
 
 
+@pytest.mark.every_backend
 def test_export_from_an_environment(tmp_path: Path, mlflow_server: MlflowServer) -> None:
     repo = init_repo(tmp_path / "repo")
     repo.write("prompts/exported.md", "---\nname: x_exported_prompt\n---\nHello {{ who }}.\n")
     lock_and_commit(repo, "one prompt")
     environment = "export_env"
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.uri}
-    deployed = subprocess.run([PROMPTHOOKS, "deploy", environment], cwd=repo.root, capture_output=True, text=True, env=env)
+    deployed = cli.run(repo.root, "deploy", environment, env=env)
     assert deployed.returncode == 0, deployed.stderr
-    exported = subprocess.run([PROMPTHOOKS, "export", "--env", environment, "--format", "json"], cwd=repo.root, capture_output=True, text=True, env=env)
+    exported = cli.run(repo.root, "export", "--env", environment, "--format", "json", env=env)
     assert exported.returncode == 0, exported.stderr
     document = json.loads(exported.stdout)
     assert document["git_sha"] == repo.git("rev-parse", "HEAD").strip()

@@ -1,22 +1,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from prompthooks.main import main
-from tests.conftest import GitRepo, init_repo
-from tests.history_fixture import ASSISTANT_V1, PROMPTHOOKS, build_history
-from tests.mlflow_server import MlflowServer
-
-
-@pytest.fixture
-def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[GitRepo, list[str]]:
-    repo, commits = build_history(tmp_path / "repo")
-    monkeypatch.chdir(repo.root)
-    return repo, commits
+from testing.mlflow_server import MlflowServer
+from tests.helpers import cli
+from tests.helpers.history import ASSISTANT_V1
+from tests.helpers.repos import GitRepo, init_repo
 
 
 def test_log_lists_versions_newest_first(history: tuple[GitRepo, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,8 +128,7 @@ def test_diff_across_an_unreadable_lock(broken_history: tuple[GitRepo, list[str]
 
 def test_backfill_skips_an_unreadable_lock(broken_history: tuple[GitRepo, list[str]], mlflow_server: MlflowServer) -> None:
     repo, commits = broken_history
-    command = [PROMPTHOOKS, "sync", "--backfill", "--dry-run", "--tracking-uri", mlflow_server.uri]
-    result = subprocess.run(command, cwd=repo.root, capture_output=True, text=True)
+    result = cli.run(repo.root, "sync", "--backfill", "--dry-run", "--tracking-uri", mlflow_server.uri)
     assert result.returncode == 0, result.stderr
     assert [line.split()[:3] for line in result.stdout.splitlines()[:-1]] == [
         ["would-register", "a", "1.0.0"], ["would-register", "b", "1.0.0"], ["would-register", "a", "1.0.1"], ["would-register", "a", "1.0.2"]

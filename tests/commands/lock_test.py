@@ -8,7 +8,8 @@ import pytest
 
 from prompthooks.git import clean_environment
 from prompthooks.main import main
-from tests.conftest import GitRepo
+from tests.helpers.hook import lock_twice, run, write_locked
+from tests.helpers.repos import GitRepo
 
 ASSISTANT = """{#
 name: assistant
@@ -18,40 +19,6 @@ model:
 #}
 You are a helpful assistant. Answer {{ question }}.
 """
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def stage_as_told(repo: GitRepo, out: str) -> None:
-    """Run the `git add` the fixer printed, as its user would (the lock must be staged to pass)."""
-    for line in out.splitlines():
-        if "git add " in line:
-            repo.git("add", *line.split("git add ", 1)[1].split())
-
-
-def lock_twice(capsys: pytest.CaptureFixture[str], repo: GitRepo) -> str:
-    """Run the fixer, then assert a second run is a no-op on its own output."""
-    code, out, _ = run(capsys, "lock")
-    assert code == 1
-    stage_as_told(repo, out)
-    after_first = repo.snapshot()
-    assert run(capsys, "lock") == (0, "", "")
-    assert repo.snapshot() == after_first
-    assert run(capsys, "check") == (0, "", "")
-    return out
-
-
-def write_locked(capsys: pytest.CaptureFixture[str], repo: GitRepo, files: dict[str, str]) -> None:
-    """Commit ``files`` with their lock, as the hook leaves them."""
-    for path, text in files.items():
-        repo.write(path, text)
-    repo.git("add", "-A")
-    lock_twice(capsys, repo)
-    repo.commit()
 
 
 def test_first_run_creates_the_lock_and_stamps(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ import pytest
 from prompthooks.commands.merge import driver_command
 from prompthooks.errors import FatalError
 from prompthooks.main import main
-from tests.conftest import GitRepo
+from tests.helpers.repos import GitRepo
 
 STRIPPED_PATH = os.pathsep.join(
     folder for folder in os.environ["PATH"].split(os.pathsep) if folder and not os.path.exists(os.path.join(folder, "prompthooks"))

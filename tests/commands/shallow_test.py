@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from prompthooks.main import main
-from tests.conftest import GitRepo, init_repo
-from tests.history_fixture import build_history
-from tests.mlflow_server import MlflowServer
+from testing.mlflow_server import MlflowServer
+from tests.helpers import cli
+from tests.helpers.history import build_history
+from tests.helpers.repos import GitRepo, init_repo
 
-PROMPTHOOKS = str(Path(sys.executable).with_name("prompthooks"))
 FIX = "run `git fetch --unshallow` (GitHub Actions: actions/checkout with `fetch-depth: 0`)"
 
 
@@ -84,7 +82,7 @@ def test_lock_check_and_plain_sync_work_on_a_shallow_clone(
     shallow.commit("edit")
     assert main(["check", "--no-cache"]) == 0
     assert set(shallow.snapshot()) == set(before)
-    result = subprocess.run([PROMPTHOOKS, "sync", "--tracking-uri", mlflow_server.uri], cwd=shallow.root, capture_output=True, text=True)
+    result = cli.run(shallow.root, "sync", "--tracking-uri", mlflow_server.uri)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith("prompthooks sync: 2 registered, 0 skipped, 0 conflict(s)")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import jinja2
@@ -11,15 +10,10 @@ import mlflow
 import pytest
 
 from prompthooks import contract
-from tests.commands.sync_test import PROMPTHOOKS, lock_and_commit, sync, versions
-from tests.conftest import init_repo
-from tests.mlflow_server import MlflowServer
-
-
-@pytest.fixture
-def prefix(request: pytest.FixtureRequest) -> str:
-    """Prompt names unique to the test, so tests can share one server."""
-    return "c_" + request.node.name[5:45]
+from testing.mlflow_server import MlflowServer
+from tests.helpers import cli
+from tests.helpers.registry import lock_and_commit, sync, versions
+from tests.helpers.repos import init_repo
 
 VALUES = {"question": "Why is the sky blue?", "name": "Ada", "facts": ["one", "two"]}
 
@@ -60,6 +54,7 @@ def _dotprompt_render(root: Path, path: str, values: dict[str, object]) -> str:
     return "".join(part.text for message in rendered.messages for part in message.content if hasattr(part, "text")).strip()
 
 
+@pytest.mark.every_backend
 def test_composed_prompts_register_self_contained_copies_that_render_like_jinja(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = init_repo(tmp_path / "repo")
     for path, text in _files(prefix).items():
@@ -89,7 +84,7 @@ def test_composed_prompts_register_self_contained_copies_that_render_like_jinja(
     again = sync(repo, "--tracking-uri", mlflow_server.uri)
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.splitlines()[-1].startswith("prompthooks sync: 0 registered, 6 skipped, 0 conflict(s)")
-    shown = subprocess.run([PROMPTHOOKS, "show", f"{prefix}_include", "--flattened"], cwd=repo.root, capture_output=True, text=True)
+    shown = cli.run(repo.root, "show", f"{prefix}_include", "--flattened")
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == versions(mlflow_server.uri, f"{prefix}_include")[0]["mlflow.prompt.text"]
 
@@ -125,7 +120,7 @@ def test_an_unfaithful_flattening_is_an_error_and_registers_nothing_wrong(tmp_pa
     assert "1 registered, 0 skipped, 0 conflict(s), 0 rejected, 1 error(s)" in result.stdout
     assert versions(mlflow_server.uri, f"{prefix}_bad") == []
     assert len(versions(mlflow_server.uri, f"{prefix}_good")) == 1
-    shown = subprocess.run([PROMPTHOOKS, "show", f"{prefix}_bad", "--flattened"], cwd=repo.root, capture_output=True, text=True)
+    shown = cli.run(repo.root, "show", f"{prefix}_bad", "--flattened")
     assert shown.returncode == 1 and "cannot be registered as a self-contained template" in shown.stderr
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,55 +14,14 @@ import pytest
 from mlflow import MlflowClient
 
 from prompthooks.registry.stored import IS_PROMPT_FILTER
-from tests.conftest import PROJECT_ROOT, GitRepo, init_repo
-from tests.mlflow_server import ADMIN_PASSWORD, ADMIN_USERNAME, MlflowServer, free_port
-
-PROMPTHOOKS = str(Path(sys.executable).with_name("prompthooks"))
-
-
-@pytest.fixture
-def mlflow_server(registry_server: MlflowServer) -> MlflowServer:
-    """Every test here that uses the shared server runs against sqlite and against PostgreSQL (4 workers)."""
-    return registry_server
+from testing.mlflow_server import ADMIN_PASSWORD, ADMIN_USERNAME, MlflowServer, free_port
+from tests.helpers import cli
+from tests.helpers.cli import PROMPTHOOKS
+from tests.helpers.registry import lock_and_commit, make_repo, prompt_text, sync, versions
+from tests.helpers.repos import PROJECT_ROOT, init_repo
 
 
-@pytest.fixture
-def prefix(request: pytest.FixtureRequest) -> str:
-    """Prompt names unique to the test, so tests can share one server."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", request.node.name)[-60:].strip("_")
-
-
-def _prompt(name: str, text: str) -> str:
-    return f"---\nname: {name}\ndescription: Test prompt {name}\nmodel_config:\n  temperature: 0.2\n  max_tokens: 64\nowner: tests\n---\n{text}\n"
-
-
-def make_repo(root: Path, prefix: str, count: int = 3) -> GitRepo:
-    repo = init_repo(root)
-    for i in range(count):
-        repo.write(f"prompts/p{i}.md", _prompt(f"{prefix}_{i}", f"Say hello to {{{{ person }}}} number {i}."))
-    lock_and_commit(repo, "add prompts")
-    return repo
-
-
-def lock_and_commit(repo: GitRepo, message: str) -> str:
-    repo.git("add", "-A")
-    result = subprocess.run([PROMPTHOOKS, "lock", "--quiet"], cwd=repo.root, capture_output=True, text=True)
-    assert result.returncode in (0, 1), result.stderr
-    repo.git("add", "-A")
-    repo.git("commit", "-q", "--no-verify", "-m", message)
-    return repo.git("rev-parse", "HEAD").strip()
-
-
-def sync(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, **(env or {})}
-    return subprocess.run([PROMPTHOOKS, "sync", *args], cwd=repo.root, capture_output=True, text=True, env=environment)
-
-
-def versions(uri: str, name: str) -> list[dict[str, object]]:
-    found = MlflowClient(tracking_uri=uri, registry_uri=uri).search_model_versions(f"name = '{name}' AND {IS_PROMPT_FILTER}")
-    return sorted(({"number": int(v.version), **dict(v.tags), "description": v.description} for v in found), key=lambda v: v["number"])  # type: ignore[arg-type, return-value]
-
-
+@pytest.mark.every_backend
 def test_first_sync_then_nothing_twice(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = make_repo(tmp_path / "repo", prefix)
     head = repo.git("rev-parse", "HEAD").strip()
@@ -94,7 +52,7 @@ def test_a_bump_registers_exactly_one_version_and_ignores_the_working_tree(tmp_p
     repo.write("prompts/p1.md", repo.read("prompts/p1.md").replace(b"number 1.", b"number one, politely."))
     lock_and_commit(repo, "make p1 polite")
     repo.write("prompts/p2.md", repo.read("prompts/p2.md") + b"UNCOMMITTED EDIT\n")
-    repo.write("prompts/p9.md", _prompt(f"{prefix}_9", "uncommitted prompt"))
+    repo.write("prompts/p9.md", prompt_text(f"{prefix}_9", "uncommitted prompt"))
     result = sync(repo, "--tracking-uri", mlflow_server.uri)
     assert result.returncode == 0, result.stderr
     assert f"registered {prefix}_1 1.0.1 (prompts/p1.md): as MLflow version 2" in result.stdout
@@ -243,6 +201,7 @@ def test_parallel_syncs_on_a_fresh_embedded_store(tmp_path: Path, prefix: str) -
     assert repo.git("status", "--porcelain") == ""  # the lock file is git-ignored with the store
 
 
+@pytest.mark.every_backend
 def test_parallel_syncs_leave_no_duplicates(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = make_repo(tmp_path / "repo", prefix, count=6)
     command = [PROMPTHOOKS, "sync", "--tracking-uri", mlflow_server.uri]
@@ -280,32 +239,25 @@ def test_server_killed_mid_sync_then_rerun_registers_each_version_once(tmp_path:
         server.stop()
 
 
-def test_basic_auth_server(tmp_path: Path, prefix: str) -> None:
+def test_basic_auth_server(tmp_path: Path, prefix: str, auth_mlflow_server: MlflowServer) -> None:
     repo = make_repo(tmp_path / "repo", prefix, count=1)
-    server = MlflowServer(tmp_path / "auth-server", app_name="basic-auth").start()
-    try:
-        no_credentials = sync(repo, "--tracking-uri", server.uri, env={"MLFLOW_TRACKING_USERNAME": "", "MLFLOW_TRACKING_PASSWORD": ""})
-        wrong = sync(repo, "--tracking-uri", server.uri, env={"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "wrong-pw-123"})
-        for result in (no_credentials, wrong):
-            assert result.returncode == 5, result.stderr
-            assert "not authorized" in result.stderr
-            assert "wrong-pw-123" not in result.stderr + result.stdout
-        admin = {"MLFLOW_TRACKING_USERNAME": ADMIN_USERNAME, "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD}
-        assert versions_with_auth(server.uri, f"{prefix}_0", admin) == 0
-        right = sync(repo, "--tracking-uri", server.uri, env=admin)
-        assert right.returncode == 0, right.stderr
-        assert versions_with_auth(server.uri, f"{prefix}_0", admin) == 1
-    finally:
-        server.stop()
+    server = auth_mlflow_server
+    no_credentials = sync(repo, "--tracking-uri", server.uri, env={"MLFLOW_TRACKING_USERNAME": "", "MLFLOW_TRACKING_PASSWORD": ""})
+    wrong = sync(repo, "--tracking-uri", server.uri, env={"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "wrong-pw-123"})
+    for result in (no_credentials, wrong):
+        assert result.returncode == 5, result.stderr
+        assert "not authorized" in result.stderr
+        assert "wrong-pw-123" not in result.stderr + result.stdout
+    admin = {"MLFLOW_TRACKING_USERNAME": ADMIN_USERNAME, "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD}
+    assert versions_with_auth(server.uri, f"{prefix}_0", admin) == 0
+    right = sync(repo, "--tracking-uri", server.uri, env=admin)
+    assert right.returncode == 0, right.stderr
+    assert versions_with_auth(server.uri, f"{prefix}_0", admin) == 1
 
 
 def versions_with_auth(uri: str, name: str, credentials: dict[str, str]) -> int:
-    code = (
-        "import sys; from mlflow import MlflowClient; "
-        f"print(len(MlflowClient(tracking_uri={uri!r}, registry_uri={uri!r}).search_model_versions(\"name = '{name}' AND {IS_PROMPT_FILTER}\")))"
-    )
-    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **credentials}, capture_output=True, text=True, check=True)
-    return int(result.stdout.strip())
+    with cli.inside(".", credentials):
+        return len(MlflowClient(tracking_uri=uri, registry_uri=uri).search_model_versions(f"name = '{name}' AND {IS_PROMPT_FILTER}"))
 
 
 def test_backfill_registers_history_in_semver_order(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
@@ -470,7 +422,7 @@ def test_what_lands_in_mlflow_is_what_an_mlflow_user_expects(tmp_path: Path, pre
 def test_a_version_the_server_refuses_is_that_prompts_error(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = init_repo(tmp_path / "repo")
     for i in range(3):
-        repo.write(f"prompts/p{i}.md", _prompt(f"{prefix}_{i}", f"Prompt {i} for {{{{ person }}}}."))
+        repo.write(f"prompts/p{i}.md", prompt_text(f"{prefix}_{i}", f"Prompt {i} for {{{{ person }}}}."))
     # A tag key MLflow's server refuses ('@'), a rule the hook does not check.
     repo.write("prompts/p1.md", repo.read("prompts/p1.md").replace(b"owner: tests", b"reviewed@by: tests"))
     lock_and_commit(repo, "add prompts")

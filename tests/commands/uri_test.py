@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
+import pytest
 from mlflow import MlflowClient
 
-from tests.commands.sync_test import PROMPTHOOKS, lock_and_commit, make_repo, prefix, sync
-from tests.mlflow_server import MlflowServer
+from testing.mlflow_server import MlflowServer
+from tests.helpers import cli
+from tests.helpers.registry import lock_and_commit, make_repo, sync
 
-__all__ = ["prefix"]  # the fixture
 
-
+@pytest.mark.every_backend
 def test_uri_by_semver_environment_and_lock(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     import subprocess
 
@@ -25,7 +26,7 @@ def test_uri_by_semver_environment_and_lock(tmp_path: Path, prefix: str, mlflow_
     MlflowClient(tracking_uri=mlflow_server.uri).set_prompt_alias(name, "production", 1)
 
     def uri(spec: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([PROMPTHOOKS, "uri", spec, "--tracking-uri", mlflow_server.uri], cwd=repo.root, capture_output=True, text=True)
+        return cli.run(repo.root, "uri", spec, "--tracking-uri", mlflow_server.uri)
 
     results = {spec: uri(spec) for spec in (f"{name}@1.0.0", name, f"{name}@production", f"{name}@9.9.9", f"{name}@staging", f"{name}@latest")}
     assert results[f"{name}@1.0.0"].stdout == f"prompts:/{name}/1\n"

@@ -27,8 +27,8 @@ from prompthooks import Prompt, PromptIntegrityError, PromptUnavailableError, lo
 from prompthooks.contract import split_tag
 from prompthooks.main import main
 from prompthooks.runtime import loader
-from tests.conftest import GitRepo, init_repo
-from tests.mlflow_server import MlflowServer
+from testing.mlflow_server import MlflowServer
+from tests.helpers.repos import GitRepo, init_repo
 
 TEMPLATE = "{#\ndescription: test assistant\nmodel_config:\n  temperature: 0.2\n#}\nAnswer {{ question }} for {{ person }}.\n"
 

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from prompthooks.contract import TAG_HASH, TAG_VERSION
 from prompthooks.registry.stored import PromptState
 from prompthooks.runtime.reader import RegistryNotFound, RuntimeReader, StoredVersion
-from tests.mlflow_server import MlflowServer
+from testing.mlflow_server import MlflowServer
 
 
 def _fill(uri: str, name: str) -> None:

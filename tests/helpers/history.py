@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import GitRepo, init_repo
-
-PROMPTHOOKS = str(Path(sys.executable).with_name("prompthooks"))
+from tests.helpers import cli
+from tests.helpers.repos import GitRepo, init_repo
 
 ASSISTANT_V1 = """{#
 name: assistant
@@ -35,11 +33,14 @@ Answer {{ question }} politely and briefly.
 """
 
 
+IDENTITY = {f"GIT_{role}_{field}": value for role in ("AUTHOR", "COMMITTER") for field, value in (("NAME", "Prompt Tester"), ("EMAIL", "tester@example.com"))}
+
+
 def commit_all(repo: GitRepo, message: str, day: int) -> str:
     date = f"2026-01-{day:02d}T12:00:00+00:00"
-    env = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    env = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, **IDENTITY}
     repo.git("add", "-A")
-    subprocess.run([PROMPTHOOKS, "lock", "--quiet", "--no-cache"], cwd=repo.root, capture_output=True, check=False)
+    cli.run(repo.root, "lock", "--quiet", "--no-cache")
     repo.git("add", "-A")
     subprocess.run(["git", "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", message], cwd=repo.root, env={**repo_env(), **env}, check=True)
     return repo.git("rev-parse", "HEAD").strip()

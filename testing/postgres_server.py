@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Final
 
-from tests.mlflow_server import free_port
+from testing.mlflow_server import free_port
 
 SERVICE_USER: Final = "postgres"
 FAST_UNSAFE_SETTINGS: Final = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
