@@ -1,4 +1,4 @@
-"""A loopback HTTP proxy that counts the requests a client sends to a server.
+"""A loopback HTTP proxy that counts the requests a client sends to a server, and can delay or fail chosen ones.
 
 Transparent for timing as far as it can be: one thread per client connection (requests in
 flight at once stay in flight at once), TCP_NODELAY on both sides (its own response is two
@@ -14,14 +14,28 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import NamedTuple
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+
+class Fault(NamedTuple):
+    """What to do to the requests ``matches`` picks (method, path with query, body): delay them, then fail them or not."""
+
+    matches: Callable[[str, str, bytes], bool]
+    delay: float = 0.0
+    status: int | None = None  # answer this instead of forwarding
+    times: int | None = None  # how many requests it applies to (None: all)
 
 
 class CountingProxy:
     def __init__(self, target_port: int) -> None:
         self.count = 0
+        self.faults: list[Fault] = []
+        self.applied: list[tuple[str, str]] = []  # (method, path) of every request a fault touched
         self._lock = threading.Lock()
         proxy = self
 
@@ -66,6 +80,17 @@ class CountingProxy:
                     proxy.count += 1
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                fault = proxy._fault_for(self.command, self.path, body or b"")
+                if fault is not None:
+                    time.sleep(fault.delay)
+                    if fault.status is not None:
+                        data = b'{"error_code": "INTERNAL_ERROR", "message": "injected by the test proxy"}'
+                        self.send_response(fault.status)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        self.wfile.write(data)
+                        return
                 headers = {key: value for key, value in self.headers.items() if key.lower() not in HOP_BY_HOP}
                 status, response_headers, data = self._exchange(body, headers)
                 self.send_response(status)
@@ -91,6 +116,18 @@ class CountingProxy:
     @property
     def uri(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def _fault_for(self, method: str, path: str, body: bytes) -> Fault | None:
+        with self._lock:
+            for index, fault in enumerate(self.faults):
+                if fault.matches(method, path, body):
+                    if fault.times is not None:
+                        self.faults[index] = fault._replace(times=fault.times - 1)
+                        if fault.times <= 1:
+                            self.faults.pop(index)
+                    self.applied.append((method, path))
+                    return fault
+        return None
 
     def take(self) -> int:
         with self._lock:

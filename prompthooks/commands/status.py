@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from prompthooks import config, contract, deployplan, git, lockfile
+from prompthooks import config, contract, deployplan, deployrecord, git, lockfile
 from prompthooks.deployrecord import Deployment
 from prompthooks.errors import FatalError
 from prompthooks.registry.stored import integrity_problem
@@ -101,6 +101,7 @@ def status(root: str, environments: Sequence[str], tracking_uri: str | None, tim
             states = session.registry.prompt_states(names)
     versions = session.registry.list_versions(names)
     report: dict[str, tuple[Deployment | None, list[Row]]] = {}
+    interrupted = {environment: [record for record in newest if record.status != deployrecord.READY] for environment, (_, newest) in histories.items()}
     for environment in environments:
         latest, _ = histories[environment]
         rows = _rows(environment, sorted(names), states, versions, locked, latest, None)
@@ -117,6 +118,7 @@ def status(root: str, environments: Sequence[str], tracking_uri: str | None, tim
                 environment: {
                     "deployment": None if latest is None else latest.id,
                     "commit": None if latest is None else latest.commit,
+                    "interrupted": [record.id for record in interrupted.get(environment, [])],
                     "prompts": [row._asdict() for row in rows],
                 }
                 for environment, (latest, rows) in report.items()
@@ -129,6 +131,9 @@ def status(root: str, environments: Sequence[str], tracking_uri: str | None, tim
         for environment, (latest, rows) in report.items():
             since = f"deployment {latest.id}, {latest.reason} of {latest.commit[:12]} at {latest.deployed_at}" if latest else "no deployment record"
             print(f"{environment} ({since}):")
+            for record in interrupted.get(environment, []):
+                repair = f"`prompthooks rollback {environment}` returns it to {latest.id}" if latest else "redeploy a ref"
+                print(f"  note: deployment {record.id} ({record.reason}) ended {record.status} after it; where drift shows, {repair}")
             for row in rows:
                 served = f"{row.version or '?'} (MLflow version {row.mlflow_version})" if row.mlflow_version is not None else "nothing"
                 behind = "" if row.locked in (None, row.version) else f", HEAD locks {row.locked}"
