@@ -217,12 +217,10 @@ def _add_sync(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
         "lacks, reading prompts from git at --ref. Exit codes: 0 in sync, 1 conflicts or an invalid lock, "
         "4 registry unreachable or failing, 5 not authorized.",
     )
-    sync.add_argument("--tracking-uri", metavar="URI", help="default: $MLFLOW_TRACKING_URI, else a sqlite store in .prompthooks/")
     sync.add_argument("--ref", default="HEAD", help="the git revision to sync (default: HEAD)")
     sync.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
-    sync.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
-    sync.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="overall deadline (default: 600)")
     sync.add_argument("--jobs", type=int, default=4, help="registrations in parallel (default: 4)")
+    _registry_options(sync)
     sync.add_argument(
         "--backfill",
         action="store_true",
@@ -302,15 +300,21 @@ def _add_uri(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
         "Exit codes: 1 not in the registry, 4 registry unreachable, 5 not authorized.",
     )
     uri.add_argument("spec", metavar="NAME[@SEMVER|@ENV]")
-    uri.add_argument("--tracking-uri", metavar="URI", help="default: $MLFLOW_TRACKING_URI, else the sqlite store in .prompthooks/")
+    _tracking_uri_option(uri)
     uri.add_argument("--ref", default="HEAD", help="the lock giving NAME's version when none is named (default: HEAD)")
     uri.set_defaults(run=_uri)
 
 
-def _registry_options(command: argparse.ArgumentParser, timeout: float = 600.0) -> None:
+def _tracking_uri_option(command: argparse.ArgumentParser) -> None:
     command.add_argument("--tracking-uri", metavar="URI", help="default: $MLFLOW_TRACKING_URI, else a sqlite store in .prompthooks/")
+
+
+def _registry_options(command: argparse.ArgumentParser, timeout: float = 600.0, *, as_json: bool = True) -> None:
+    """The options every registry command shares, defined once."""
+    _tracking_uri_option(command)
     command.add_argument("--timeout", type=float, default=timeout, metavar="SECONDS", help=f"overall deadline (default: {timeout:g})")
-    command.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
+    if as_json:
+        command.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
 
 
 def _add_deploy(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
@@ -392,8 +396,7 @@ def _add_export(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     export.add_argument("--prompt", metavar="NAME", help="one prompt only, with PROMPT_VERSION")
     export.add_argument("--name", default="prompts", help="the ConfigMap's metadata.name (default: prompts)")
     export.add_argument("-o", "--output", metavar="PATH", help="write here (only when the bytes change) instead of stdout")
-    export.add_argument("--tracking-uri", metavar="URI", help="with --env: default $MLFLOW_TRACKING_URI")
-    export.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="with --env: overall deadline (default: 120)")
+    _registry_options(export, timeout=120.0, as_json=False)  # with --env
     export.set_defaults(run=_export)
 
 
