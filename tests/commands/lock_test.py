@@ -234,6 +234,8 @@ VALID = "---\nname: ok\n---\nfine\n"
         ({"prompts/a.md": "x" * 51, "pyproject.toml": "[tool.prompthooks]\nmax_template_chars = 50\n"}, "prompts/a.md: template is 51 characters, over the registry's limit of 50"),
         ({"pyproject.toml": "[tool.prompthooks]\nmax_template_chars = \"big\"\n"}, "pyproject.toml: [tool.prompthooks] max_template_chars must be a positive integer"),
         ({"a.jinja2": "{# name: a\nmodel: [gpt #}\nHi\n"}, "a.jinja2:2: invalid YAML front matter"),
+        ({"prompts/tone-guide.md": "Be kind.\n", "prompts/tone_guide.md": "Be brief.\n"},
+         "prompts/tone_guide.md: prompt name 'tone_guide' and 'tone-guide' (prompts/tone-guide.md) are one environment variable"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
