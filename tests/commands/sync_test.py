@@ -467,6 +467,38 @@ def test_what_lands_in_mlflow_is_what_an_mlflow_user_expects(tmp_path: Path, pre
     assert client.get_prompt(judge).tags["prompthooks_path"] == f"evals/{judge}.prompty"
 
 
+RECIPE = """---
+name: {name}
+model: googleai/gemini-1.5-flash
+input:
+  schema:
+    food: string
+    ingredients?(array): string
+output:
+  format: json
+  schema: Recipe
+---
+You are a chef famous for making creative recipes that can be prepared in 45 minutes or less.
+
+Generate a recipe for {{{{food}}}}.
+"""
+
+
+def test_a_named_output_schema_is_kept_as_a_version_tag(tmp_path: Path, prefix: str, sqlite_mlflow_server: MlflowServer) -> None:
+    """Genkit's sample: ``output: {schema: Recipe}`` names a schema registered in code; MLflow holds no response format for it."""
+    repo = init_repo(tmp_path / "repo")
+    name = f"{prefix}_recipe"
+    repo.write("prompts/recipe.prompt", RECIPE.format(name=name))
+    lock_and_commit(repo, "add the recipe prompt")
+    assert f"[prompts.{name}]" in repo.read("prompts.lock").decode()
+    result = sync(repo, "--tracking-uri", sqlite_mlflow_server.uri)
+    assert result.returncode == 0, result.stderr
+    loaded = _load(sqlite_mlflow_server.uri, name, 1)
+    assert loaded.response_format is None
+    assert json.loads(loaded.tags["output"]) == {"format": "json", "schema": "Recipe"}
+    assert json.loads(loaded.tags["prompthooks_metadata"])["output"] == {"format": "json", "schema": "Recipe"}
+
+
 def test_a_version_the_server_refuses_is_that_prompts_error(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     repo = init_repo(tmp_path / "repo")
     for i in range(3):
