@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections.abc import Sequence
 
 from prompthooks import fileio
 from prompthooks.errors import FatalError
-from prompthooks.lockplan import Stamp
+from prompthooks.lockplan import Change, Stamp
 from prompthooks.workspace import Workspace
 
 
@@ -48,15 +49,15 @@ def _closure(path: str, workspace: Workspace) -> list[str]:
     return found
 
 
-def mlflow_warnings(workspace: Workspace) -> list[str]:
-    """One line per Dotprompt this run versions whose text MLflow's ``format()`` leaves partly as written.
+def mlflow_warnings(workspace: Workspace, changes: Sequence[Change]) -> list[str]:
+    """One line per Dotprompt among ``changes`` whose text MLflow's ``format()`` leaves partly as written.
 
     Said when the prompt changes, beside its new version: such a prompt is valid Dotprompt, so it is no error.
     """
     from prompthooks import handlebars, promptfile
 
     lines = []
-    for change in workspace.plan.changes:
+    for change in changes:
         if change.new_version is None or not change.path.endswith(".prompt"):
             continue
         found: list[tuple[str, handlebars.Unrenderable]] = []
@@ -94,14 +95,16 @@ def lock(workspace: Workspace, *, quiet: bool, cwd: str | None = None) -> int:
     if not quiet:
         current = workspace.current or {}
         reported = set()
+        described = []
         for change in plan.changes:
             if current.get(change.name) != plan.entries.get(change.name) or change.path in stamped:
                 print(change.describe())
                 reported.add(change.path)
+                described.append(change)
         for stamp in plan.stamps:
             if stamp.path not in reported:
                 print(f"{stamp.path}: front matter version set to {stamp.version}")
-        for warning in mlflow_warnings(workspace):
+        for warning in mlflow_warnings(workspace, described):
             print(warning)
         if workspace.current_error is not None:
             print(f"{lock_path}: rebuilt from the prompt files and the baseline lock (it was unreadable: {workspace.current_error.message})")

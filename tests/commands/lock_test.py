@@ -416,6 +416,9 @@ def test_a_dotprompt_mlflow_cannot_render_is_named_when_it_changes(repo: GitRepo
         "prompts/summarize.prompt:9: warning: summarize: MLflow's format() leaves {{#if style}} (and 3 more Handlebars tags) as written; "
         "render this prompt with a Dotprompt implementation, not load_prompt(...).format()"
     ]
+    repo.write("prompts/plain.prompt", repo.read("prompts/plain.prompt") + b"Thanks.\n")  # another prompt: summarize is not said again
+    repo.git("add", "-A")
+    assert [line for line in lock_twice(capsys, repo).splitlines() if ": warning: " in line] == []
     repo.commit()
     repo.write("prompts/_signature.prompt", "-- {{#if style}}Styled!{{/if}}\n")  # a partial's change bumps the prompt: said again
     repo.git("add", "-A")
