@@ -18,6 +18,7 @@ from prompthooks.records import DYNAMIC, PARTIAL, Interface, Reference
 
 # Dotprompt's built-in helpers (a bare ``{{history}}`` is a helper call, not a variable).
 HELPERS: Final = frozenset({"json", "role", "history", "section", "media", "ifEquals", "unlessEquals", "log", "lookup"})
+KEYWORDS: Final = HELPERS | {"else", "this"}  # a bare ``{{else}}`` or ``{{history}}`` reads no variable
 CONTEXT_BLOCKS: Final = frozenset({"each", "with"})
 GUARD_BLOCKS: Final = frozenset({"if", "unless"})
 _TOKEN: Final = re.compile(
@@ -49,6 +50,8 @@ class _Reader:
         self.required: set[str] = set()
         self.guarded: set[str] = set()
         self.references: list[Reference] = []
+        self.line = 1  # the body line of the tag being read
+        self.first_use: dict[str, int] = {}  # variable -> the file line where the body first reads it
 
     def error(self, message: str, line: int) -> FatalError:
         return FatalError(f"invalid Handlebars template: {message}", path=self.path, line=self.first_line + line - 1)
@@ -69,6 +72,7 @@ class _Reader:
         head = re.split(r"[./\[]", path, maxsplit=1)[0]
         if not head or any(head in frame.params for frame in self.frames) or depth > 0:
             return
+        self.first_use.setdefault(head, self.first_line + self.line - 1)
         guards = {frame.guard for frame in self.frames}
         if guard_ok or head in guards:
             self.guarded.add(head)
@@ -186,14 +190,25 @@ def _tags(body: str) -> list[tuple[str, int]]:
         position = end + closer
 
 
+class Reading(NamedTuple):
+    interface: Interface
+    first_use: dict[str, int]  # every variable the body reads -> the file line of its first use
+
+
 def analyse(body: str, path: str, first_body_line: int) -> Interface:
     """The variables a Dotprompt body reads (required, optional) and the partials it uses."""
+    return read(body, path, first_body_line).interface
+
+
+def read(body: str, path: str, first_body_line: int) -> Reading:
+    """``analyse``, and where each variable is first read (for errors naming the line)."""
     reader = _Reader(path, first_body_line)
     try:
         tags = _tags(body)
     except FatalError as error:
         raise FatalError(error.message, path=path, line=first_body_line + (error.line or 1) - 1) from None
     for text, line in tags:
+        reader.line = line
         if text.startswith("#>"):
             reader.partial(text[2:], line, block=True)
         elif text.startswith("#*"):
@@ -213,4 +228,33 @@ def analyse(body: str, path: str, first_body_line: int) -> Interface:
     if reader.frames:
         raise reader.error(f"{{{{#{reader.frames[-1].helper}}}}} is never closed", body.count("\n") + 1)
     required = reader.required
-    return Interface(tuple(sorted(required)), tuple(sorted(reader.guarded - required)), tuple(reader.references))
+    interface = Interface(tuple(sorted(required)), tuple(sorted(reader.guarded - required)), tuple(reader.references))
+    return Reading(interface, reader.first_use)
+
+
+# MLflow's ``PromptVersion.format()`` on a text without ``{%``: a regular-expression substitution of
+# ``{{ name }}`` for each value passed (``mlflow.genai.prompts.utils.format_prompt``), every ``{{ name }}``
+# or ``{{ a.b }}`` required (``PROMPT_TEMPLATE_VARIABLE_PATTERN``).  Only a plain name renders as Dotprompt would.
+_MLFLOW_RENDERS: Final = re.compile(r"\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}\Z")
+_ANY_TAG: Final = re.compile(r"\{\{!--.*?--\}\}|\{\{\{.*?\}\}\}|\{\{.*?\}\}", re.DOTALL)
+_PARTIAL_TAG: Final = re.compile(r"\{\{~?\s*>")  # inlined by sync: the registered copy holds the partial's text
+
+
+class Unrenderable(NamedTuple):
+    tag: str  # as written, e.g. ``{{#if style}}``
+    line: int  # in the file
+
+
+def mlflow_unrenderable(body: str, first_body_line: int) -> list[Unrenderable]:
+    """The Handlebars tags MLflow's ``format()`` leaves as written (blocks, ``else``, helpers, comments,
+    ``{{{raw}}}``, ``~`` whitespace control, ``\\{{escapes}}``, dotted paths), in order; partials are not among them:
+    sync registers a Dotprompt with its partials inlined."""
+    found: list[Unrenderable] = []
+    for match in _ANY_TAG.finditer(body):
+        tag, start = match.group(), match.start()
+        escaped = start > 0 and body[start - 1] == "\\"  # Handlebars prints \{{x}} as {{x}}; MLflow substitutes x
+        plain = _MLFLOW_RENDERS.match(tag) is not None and tag.strip("{} \t\r\n") not in KEYWORDS
+        if (plain and not escaped) or _PARTIAL_TAG.match(tag):
+            continue
+        found.append(Unrenderable("\\" + tag if escaped else tag, first_body_line + body.count("\n", 0, start)))
+    return found

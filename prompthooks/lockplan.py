@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final, NamedTuple
 
 from prompthooks.config import Config
+from prompthooks.contract import variable_stem, version_variable
 from prompthooks.errors import FatalError, raise_collected
 from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
@@ -118,8 +119,29 @@ def name_prompts(files: Sequence[tuple[str, PromptFile]], config: Config) -> dic
             errors.append(FatalError(f"prompt name {name!r} is also used by {other_path}; {fix}", path=path))
         else:
             named[name] = (path, file)
+    errors += _environment_collisions(named)
     raise_collected(errors)
     return named
+
+
+def _environment_collisions(named: Mapping[str, tuple[str, PromptFile]]) -> list[FatalError]:
+    """Names that are one environment variable (``tone-guide``, ``tone_guide``): ``export`` and the loader's pin could not tell them apart."""
+    first: dict[str, tuple[str, str]] = {}  # stem -> (name, path) that took it, in path order
+    errors: list[FatalError] = []
+    for name, (path, _) in sorted(named.items(), key=lambda item: item[1][0]):
+        stem = variable_stem(name)
+        if stem not in first:
+            first[stem] = (name, path)
+            continue
+        other_name, other_path = first[stem]
+        errors.append(
+            FatalError(
+                f"prompt name {name!r} and {other_name!r} ({other_path}) are one environment variable, {version_variable(name)} "
+                "(prompthooks export, prompthooks.load); give one of them another 'name:' in the front matter",
+                path=path,
+            )
+        )
+    return errors
 
 
 def merge_baselines(ours: Mapping[str, LockEntry], theirs: Mapping[str, LockEntry]) -> tuple[dict[str, LockEntry], dict[str, set[str]]]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 EXIT_UNEXPECTED = 3
 HELP_WIDTH = 88
 EXIT_INTERRUPTED = 130
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for `git log | head -1`
 
 
 def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int]) -> int:
@@ -444,7 +445,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.prompts = [*args.prompts, *extra]
     try:
         result: int = args.run(args)
+        sys.stdout.flush()  # a reader that left early is found here, not at interpreter exit
         return result
+    except BrokenPipeError:
+        return _output_closed()
     except FatalError as error:
         located = error.path is not None or isinstance(error, FatalErrors)
         print(_redacted(args)(str(error) if located else f"prompthooks: error: {error}"), file=sys.stderr)
@@ -459,6 +463,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(redact(traceback.format_exc()), end="", file=sys.stderr)
         print(redact(f"prompthooks: unexpected error: {type(error).__name__}: {error}"), file=sys.stderr)
         return EXIT_UNEXPECTED
+
+
+def _output_closed() -> int:
+    """stdout's reader went away (``prompthooks log x | head -2``): stop quietly, as a process killed by SIGPIPE would.
+
+    Python ignores SIGPIPE, so the write raised instead; stdout is pointed at devnull so
+    the flush at exit does not raise again (the standard recipe of Python's signal docs).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_OUTPUT_CLOSED
 
 
 def _redacted(args: argparse.Namespace) -> Callable[[str], str]:

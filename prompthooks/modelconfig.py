@@ -57,6 +57,8 @@ TOP_LEVEL_KEYS: Final = ("provider", "model", "model_name", "temperature", "max_
 SETTINGS_KEYS: Final = frozenset({*TOP_LEVEL_KEYS, "model_config", "config", "response_format", "outputs", "output"})
 # Prompty's ``configuration`` keys naming the model, in order of preference.
 PROMPTY_MODEL_KEYS: Final = ("model", "azure_deployment", "name")
+# Picoschema's scalar types: ``output: {schema: string}`` is an inline schema, ``output: {schema: Recipe}`` a named one.
+PICOSCHEMA_SCALARS: Final = frozenset({"any", "boolean", "integer", "null", "number", "string"})
 JSON_TYPES: Final = {"string": "string", "str": "string", "number": "number", "float": "number", "integer": "integer", "int": "integer",
                      "boolean": "boolean", "bool": "boolean", "array": "array", "object": "object"}
 
@@ -298,7 +300,12 @@ def _response_format(metadata: Mapping[str, Any]) -> tuple[dict[str, Any] | None
         schema = _outputs_schema(metadata["outputs"], ("outputs",), problems)
         return schema, problems
     value, field = found
+    if field == ("output", "schema") and isinstance(value, str) and value.strip():
+        return _string_schema(value), problems
     if not isinstance(value, Mapping) or not value:
+        if field == ("output", "schema"):
+            problems.append(Problem(field, f"must be an inline schema (a mapping) or the name of one registered in code, not {value!r}"))
+            return None, problems
         hint = " such as {type: json_object}" if isinstance(value, str) else ""
         problems.append(Problem(field, f"response_format must be a non-empty mapping (a JSON schema{hint}), not {value!r}"))
         return None, problems
@@ -306,6 +313,28 @@ def _response_format(metadata: Mapping[str, Any]) -> tuple[dict[str, Any] | None
     if problem:
         problems.append(problem)
     return dict(value), problems
+
+
+def named_schema(value: object) -> str | None:
+    """The name of a schema Dotprompt's ``output.schema`` refers to (``schema: Recipe``, registered in code
+    with Genkit's ``defineSchema``), or None when it is written inline (a mapping, or a Picoschema scalar)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    type_name = value.partition(",")[0].strip()
+    return None if type_name in PICOSCHEMA_SCALARS else type_name
+
+
+def _string_schema(value: str) -> dict[str, Any] | None:
+    """Dotprompt's ``output.schema`` written as a string, as Picoschema reads it: a scalar type
+    (``integer, the score``) is an inline schema; any other word names a schema registered in code,
+    which MLflow cannot hold as a response format: it stays in the ``output`` metadata (a version tag)."""
+    if named_schema(value) is not None:
+        return None
+    type_name, _, description = (part.strip() for part in value.partition(","))
+    schema: dict[str, Any] = {} if type_name == "any" else {"type": type_name}
+    if description:
+        schema["description"] = description
+    return schema or None
 
 
 def settings(metadata: Mapping[str, Any], path: str) -> Settings:

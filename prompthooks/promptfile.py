@@ -104,6 +104,8 @@ def locked_interface(path: str, content: PromptContent, hash_: str, locked: Lock
         return None
     if variables.may_reference(content.body, path, content.metadata):
         return None
+    if path.endswith(".prompt") and variables.declared_interface(path, content.metadata) is not None:
+        return None  # its body is checked against the declaration on every read: a clone's check refuses what a commit would
     return Interface(locked.variables, locked.optional)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from prompthooks import variables, versioning
@@ -19,6 +19,7 @@ class Version(NamedTuple):
     entry: LockEntry
     content: PromptContent
     variables: tuple[str, ...]
+    dependencies: Mapping[str, PromptContent] = {}  # every template it uses, directly or not, by path (never mutated)
 
 
 class PromptChange(NamedTuple):
@@ -33,6 +34,8 @@ class PromptChange(NamedTuple):
     variables_removed: tuple[str, ...]
     front_matter: tuple[tuple[str, str | None, str | None], ...]  # key, old JSON, new JSON
     body_diff: tuple[str, ...]
+    dependencies_changed: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (path, unified diff) of each used template that changed
+    own_changed: bool = True  # the prompt's own body or front matter changed (not only what it uses)
 
     @property
     def too_small(self) -> bool:
@@ -49,9 +52,37 @@ def _front_matter_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tup
     return tuple(changes)
 
 
+def _dependency_note(paths: list[str], own_changed: bool, show: Callable[[str], str]) -> str:
+    if not paths:
+        return ""
+    what = "dependencies" if len(paths) > 1 else "dependency"
+    return f"{'content and ' if own_changed else ''}{what} {', '.join(show(path) for path in paths)} changed"
+
+
+def _unified(before: str | None, after: str | None, path: str) -> tuple[str, ...]:
+    """A unified diff of one file; None: absent on that side."""
+    return tuple(
+        difflib.unified_diff(
+            (before or "").splitlines(), (after or "").splitlines(),
+            f"a/{path}" if before is not None else "/dev/null", f"b/{path}" if after is not None else "/dev/null", lineterm="",
+        )
+    )
+
+
+def _dependencies_changed(old: Version, new: Version) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The templates the prompt uses, on either side, whose content differs (one that appears or goes counts)."""
+    changed = []
+    for path in sorted(set(old.dependencies) | set(new.dependencies)):
+        before, after = old.dependencies.get(path), new.dependencies.get(path)
+        if before is None or after is None or content_hash(before) != content_hash(after):
+            changed.append((path, _unified(before.body if before else None, after.body if after else None, path)))
+    return tuple(changed)
+
+
 def _compare(name: str, old: Version | None, new: Version | None) -> PromptChange | None:
     # Content decides what changed, whatever a (possibly stale) lock claims.
-    content_changed = old is None or new is None or content_hash(old.content) != content_hash(new.content)
+    own_changed = old is None or new is None or content_hash(old.content) != content_hash(new.content)
+    content_changed = own_changed
     if old is not None and new is not None and (old.entry.dependencies or new.entry.dependencies):
         content_changed = content_changed or old.entry.hash != new.entry.hash  # a dependency changed
     if not content_changed and old.entry.path == new.entry.path:  # type: ignore[union-attr]
@@ -68,6 +99,7 @@ def _compare(name: str, old: Version | None, new: Version | None) -> PromptChang
     old_variables, new_variables = (old.variables if old else ()), (new.variables if new else ())
     bump = required = None
     why = ""
+    dependencies: tuple[tuple[str, tuple[str, ...]], ...] = ()
     if old is None:
         status = "added"
     elif new is None:
@@ -78,6 +110,9 @@ def _compare(name: str, old: Version | None, new: Version | None) -> PromptChang
         if status == "changed":
             assert old is not None and new is not None
             required, why = variables.required_increment(old_variables, new_variables, old.entry.optional, new.entry.optional)
+            dependencies = _dependencies_changed(old, new)
+            if dependencies and required == Increment.PATCH:  # the interface did not move: what changed is the reason
+                why = _dependency_note([path for path, _ in dependencies], own_changed, str)
         else:
             required, why = Increment.NONE, "renamed only"
     return PromptChange(
@@ -92,6 +127,8 @@ def _compare(name: str, old: Version | None, new: Version | None) -> PromptChang
         tuple(sorted(set(old_variables) - set(new_variables))),
         _front_matter_changes(before.metadata, after.metadata),
         body_diff,
+        dependencies,
+        own_changed,
     )
 
 
@@ -114,12 +151,14 @@ def _path(change: PromptChange) -> str:
     return (change.new or change.old).entry.path  # type: ignore[union-attr]
 
 
-def _bump_text(change: PromptChange) -> str:
+def _bump_text(change: PromptChange, show: Callable[[str], str] = str) -> str:
     if change.bump is None:
         return ""
+    text = change.bump.label
     if change.too_small:
-        return f"{change.bump.label}, too small: needs {change.required.label} ({change.why})"  # type: ignore[union-attr]
-    return change.bump.label
+        text += f", too small: needs {change.required.label} ({change.why})"  # type: ignore[union-attr]
+    note = _dependency_note([path for path, _ in change.dependencies_changed], change.own_changed, show)
+    return f"{text}, {note}" if note else text
 
 
 def _front_matter_text(change: PromptChange) -> str:
@@ -152,7 +191,7 @@ def render_markdown(changes: list[PromptChange], base_label: str, target_label: 
     lines += ["| prompt | change | version | bump | variables | front matter |", "|---|---|---|---|---|---|"]
     for change in changes:
         variables_text = " ".join([f"+`{name}`" for name in change.variables_added] + [f"−`{name}`" for name in change.variables_removed])
-        bump = _bump_text(change).replace(", too small", " ⚠️ too small")
+        bump = _bump_text(change, lambda path: f"`{path}`").replace(", too small", " ⚠️ too small")
         lines.append(
             f"| `{change.name}` | {change.status} | {_versions(change, '→')} | {bump} | {variables_text} | {_front_matter_text(change)} |"
         )
@@ -163,7 +202,11 @@ def render_markdown(changes: list[PromptChange], base_label: str, target_label: 
             for key, before, after in change.front_matter:
                 lines.append(f"- `{key}`: `{before}` → `{after}`")
             lines.append("")
-        lines += ["```diff", *change.body_diff, "```", "", "</details>"]
+        if change.body_diff or not change.dependencies_changed:
+            lines += ["```diff", *change.body_diff, "```"]
+        for path, dependency_diff in change.dependencies_changed:
+            lines += ["", f"Dependency `{path}`:", "", "```diff", *dependency_diff, "```"]
+        lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
 
 
@@ -190,6 +233,7 @@ def render_json(changes: list[PromptChange], base_label: str, target_label: str)
                 "variables_removed": list(change.variables_removed),
                 "front_matter": [{"key": key, "old": before, "new": after} for key, before, after in change.front_matter],
                 "diff": "\n".join(change.body_diff),
+                "dependencies_changed": [{"path": path, "diff": "\n".join(lines)} for path, lines in change.dependencies_changed],
             }
             for change in changes
         ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final, NamedTuple
 
+from prompthooks import versioning
 from prompthooks.records import CommittedPrompt
 from prompthooks.registry.stored import FromGit, StoredVersion, integrity_problem
 
@@ -41,8 +42,60 @@ def registered_hash(prompt: CommittedPrompt) -> str:
     return content_hash(prompt.content)
 
 
-def plan(prompts: Sequence[CommittedPrompt], existing: Mapping[str, Sequence[StoredVersion]]) -> list[Step]:
-    return [decide(prompt, existing.get(prompt.name, ())) for prompt in prompts]
+def plan(
+    prompts: Sequence[CommittedPrompt], existing: Mapping[str, Sequence[StoredVersion]], current: Mapping[str, str] | None = None
+) -> list[Step]:
+    """What sync does with each version; ``current`` (the versions locked at the synced ref) marks a history
+    sync (``--backfill``), whose older versions must not land above what the registry holds (``keep_latest``)."""
+    steps = [decide(prompt, existing.get(prompt.name, ())) for prompt in prompts]
+    return steps if current is None else keep_latest(steps, existing, current)
+
+
+def _at_or_above(stored: StoredVersion, version: str) -> bool:
+    """Does the registry hold ``stored`` at a semver at or above ``version``? (An unreadable tag says nothing.)"""
+    try:
+        return versioning.parse_version(stored.semver) >= versioning.parse_version(version)
+    except ValueError:
+        return False
+
+
+def keep_latest(steps: Sequence[Step], existing: Mapping[str, Sequence[StoredVersion]], current: Mapping[str, str]) -> list[Step]:
+    """Refuse the history versions that would reverse ``prompts:/NAME@latest``.
+
+    MLflow numbers a prompt's versions in the order they are registered, ``@latest`` is the highest
+    number, and numbers cannot be changed.  The promise is that the latest version in a registry is what
+    git has now.  So a version other than the one locked at the synced ref (``current``) is registered
+    only above every semver the registry holds for that name, and, while that name is still locked,
+    only when its current version is registered after it in the same run (it then ends on top).
+    The current version itself is registered as a plain sync would.
+    """
+    registered_later: dict[str, bool] = {}
+    result: list[Step] = []
+    for step in reversed(steps):  # later steps decide whether the current version comes after this one
+        name, version = step.prompt.name, step.prompt.entry.version
+        if step.action != REGISTER or current.get(name) == version:
+            if step.action == REGISTER:
+                registered_later[name] = True
+            result.append(step)
+            continue
+        held = [stored for stored in existing.get(name, ()) if stored.semver is not None]
+        above = [stored for stored in held if _at_or_above(stored, version)]
+        ends_on_top = name not in current or registered_later.get(name, False)
+        if not above and ends_on_top:
+            result.append(step)
+            continue
+        top = max(above or held, key=lambda stored: stored.number) if (above or held) else None
+        holds = f", and it holds {name} {top.semver} as MLflow version {top.number} already" if top is not None else ""
+        result.append(
+            step._replace(
+                action=CONFLICT,
+                detail=f"not registered: MLflow numbers versions in the order they are registered and cannot reorder them{holds}, "
+                f"so prompts:/{name}@latest would serve {version}, not what git has now ({current.get(name, 'none')}); "
+                f"to hold {name}'s history in semver order, backfill into a registry without {name}, before its first plain sync",
+            )
+        )
+    result.reverse()
+    return result
 
 
 Key = tuple[str, str]  # (prompt name, semver)

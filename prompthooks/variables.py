@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from prompthooks.errors import FatalError
+from prompthooks.errors import FatalError, raise_collected
 from prompthooks.records import (
     DYNAMIC,
     EXTENDS,
@@ -74,7 +74,10 @@ def analyse(body: str, path: str, metadata: Mapping[str, Any], first_body_line: 
     if path.endswith(".prompt"):
         from prompthooks import handlebars  # only for Dotprompt files the cache does not know
 
-        found = handlebars.analyse(body, path, first_body_line)
+        reading = handlebars.read(body, path, first_body_line)
+        found = reading.interface
+        if declared is not None:
+            raise_collected(_undeclared(reading.first_use, declared, path))
     elif uses_jinja(path, metadata):
         found = _jinja(body, path, first_body_line)
     else:
@@ -82,6 +85,23 @@ def analyse(body: str, path: str, metadata: Mapping[str, Any], first_body_line: 
     if declared is None:
         return found
     return Interface(declared.required, declared.optional, found.references)
+
+
+def _undeclared(first_use: Mapping[str, int], declared: Interface, path: str) -> list[FatalError]:
+    """A Dotprompt body reading a variable its ``input.schema`` does not declare: Dotprompt validates the input
+    against the schema (Picoschema allows no other keys), so no caller can pass it, yet MLflow's ``format()``
+    requires every ``{{ name }}`` it finds, and the lock's interface, which decides version bumps, would miss it."""
+    known = {*declared.required, *declared.optional}
+    return [
+        FatalError(
+            f"variable {name!r} is used in the body but not declared in input.schema; declare it ({name}: string, "
+            f"or {name}?: string when optional): Dotprompt only accepts declared inputs, and MLflow's format() requires it",
+            path=path,
+            line=line,
+        )
+        for name, line in sorted(first_use.items(), key=lambda item: (item[1], item[0]))
+        if name not in known
+    ]
 
 
 def _jinja(body: str, path: str, first_body_line: int) -> Interface:

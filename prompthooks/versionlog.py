@@ -70,6 +70,15 @@ def all_versions(root: str, ref: str = "HEAD") -> list[VersionRecord]:
     return records
 
 
+def locked_at(root: str, ref: str = "HEAD") -> dict[str, LockEntry]:
+    """The lock's entries at ``ref`` (none when it has no lock)."""
+    with git.open_repo(root) as repo:
+        commit = git.resolve_commit(repo, ref)
+        lock_path = config.at_commit(repo, commit).lock
+        raw = git.blob_at(repo, commit, lock_path)
+    return lockfile.parse(raw, f"{commit[:12]}:{lock_path}") if raw is not None else {}
+
+
 def known_versions(root: str, name: str, ref: str, command: str) -> list[VersionRecord]:
     """Every version of ``name`` up to ``ref``, newest first; an unknown name is an error listing the known ones."""
     git.require_commits(root, command)

@@ -123,6 +123,31 @@ def test_duplicate_names_suggest_a_fix_that_helps(files: list[tuple[str, str | N
     assert "'name:' in the front matter" in message and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            [("prompts/tone-guide.md", None), ("prompts/tone_guide.md", None)],
+            ["prompts/tone_guide.md: prompt name 'tone_guide' and 'tone-guide' (prompts/tone-guide.md) are one environment variable, "
+             "PROMPT_TONE_GUIDE_VERSION (prompthooks export, prompthooks.load); give one of them another 'name:' in the front matter"],
+        ),
+        (
+            [("p/x.md", "a.b"), ("p/y.md", "a_b"), ("p/z.md", "A-B")],
+            ["p/y.md: prompt name 'a_b' and 'a.b' (p/x.md) are one environment variable, PROMPT_A_B_VERSION",
+             "p/z.md: prompt name 'A-B' and 'a.b' (p/x.md) are one environment variable, PROMPT_A_B_VERSION"],
+        ),
+    ],
+)
+def test_names_that_are_one_environment_variable_are_refused(files: list[tuple[str, str | None]], expected: list[str]) -> None:
+    """`export` and the loader's pin spell a name PROMPT_<NAME>_VERSION: two names spelled alike there are refused at commit."""
+    with pytest.raises(FatalError) as raised:
+        plan([(path, _file(name=name)) for path, name in files], {}, DEFAULT)
+    lines = str(raised.value).splitlines()
+    assert len(lines) == len(expected)
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(start), line
+
+
 @pytest.mark.parametrize("name", ["my prompt", "a/b", "ünïcode", "a:b", ""])
 def test_illegal_names(name: str) -> None:
     with pytest.raises(FatalError, match="not a valid registry name"):

@@ -57,3 +57,28 @@ def test_unexpected_errors_hide_credentials(repo: GitRepo) -> None:
     assert result.returncode == 3
     assert "hunter2-secret" not in result.stderr and "token-secret-42" not in result.stderr
     assert result.stderr.splitlines()[-1] == "prompthooks: unexpected error: RuntimeError: failed talking to https://***@mlflow.example.com"
+
+
+PROMPTHOOKS = os.path.join(os.path.dirname(sys.executable), "prompthooks")
+# Python's default buffered stdout; under PYTHONUNBUFFERED a partial write to a full pipe is dropped silently instead of failing.
+BUFFERED = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+
+
+def _many_prompts(repo: GitRepo, count: int) -> None:
+    for index in range(count):
+        name = f"p{index:04d}_" + "long_name" * 15  # an export line of about 170 bytes
+        repo.write(f"prompts/p{index:04d}.md", f"---\nname: {name}\n---\nSay {{{{ x }}}} {index}.\n" + "padding line\n" * 40)
+    repo.git("add", "-A")
+    subprocess.run([PROMPTHOOKS, "lock", "--quiet"], cwd=repo.root, check=False)
+    repo.commit("prompts")
+
+
+def test_a_closed_stdout_ends_quietly_as_sigpipe_would(repo: GitRepo) -> None:
+    """`prompthooks ... | head -2` under `set -o pipefail`: no traceback, no "unexpected error", exit 141 (128 + SIGPIPE)."""
+    repo.commit("empty start")
+    base = repo.git("rev-parse", "HEAD").strip()
+    _many_prompts(repo, 400)  # a diff of about 300 KiB and an export of about 130 KiB: more than a pipe holds
+    for command in ("export --format env", f"diff {base} HEAD", f"diff {base} HEAD --format markdown"):
+        script = f"set -o pipefail; {PROMPTHOOKS} {command} | head -2 >/dev/null; echo \"status=${{PIPESTATUS[0]}}\" >&2"
+        result = subprocess.run(["bash", "-c", script], cwd=repo.root, capture_output=True, text=True, env=BUFFERED)
+        assert result.stderr == "status=141\n", (command, result.stderr)

@@ -118,6 +118,29 @@ def test_response_format_sources(metadata: dict[str, Any], expected: dict[str, A
     assert found.response_format == expected
 
 
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ({"format": "json", "schema": "Recipe"}, None),  # Genkit's defineSchema('Recipe', ...): registered in code
+        ({"schema": "menu.Item"}, None),
+        ({"schema": "string"}, {"type": "string"}),  # a Picoschema scalar is an inline schema
+        ({"schema": "integer, the score from 1 to 5"}, {"type": "integer", "description": "the score from 1 to 5"}),
+        ({"schema": "any"}, None),
+        ({"schema": {"title": "string"}}, {"title": "string"}),
+    ],
+)
+def test_a_named_output_schema_is_kept_and_only_inline_ones_are_response_formats(output: dict[str, Any], expected: dict[str, Any] | None) -> None:
+    found = settings({"model": "googleai/gemini-1.5-flash", "output": output}, "recipe.prompt")
+    assert found.problems == ()
+    assert found.response_format == expected
+
+
+def test_a_genkit_sample_with_a_named_schema_is_locked() -> None:
+    raw = b"---\nmodel: googleai/gemini-1.5-flash\ninput:\n  schema:\n    food: string\noutput:\n  format: json\n  schema: Recipe\n---\nA recipe for {{food}}.\n"
+    found = promptfile.read(raw, "prompts/recipe.prompt")
+    assert found.variables == ("food",)
+
+
 def test_prompty_response_format_is_not_also_a_model_parameter() -> None:
     found = settings({"model": {"parameters": {"temperature": 0, "response_format": {"type": "json_object"}}}}, "a.prompty")
     assert found.model_config == {"temperature": 0}
@@ -127,6 +150,12 @@ def test_prompty_response_format_is_not_also_a_model_parameter() -> None:
 def test_a_response_format_must_be_a_mapping(value: object) -> None:
     [problem] = settings({"response_format": value}, "a.md").problems
     assert problem.field == ("response_format",)
+
+
+@pytest.mark.parametrize("value", ["", [], {}, 3])
+def test_an_output_schema_is_a_mapping_or_a_name(value: object) -> None:
+    [problem] = settings({"output": {"schema": value}}, "a.prompt").problems
+    assert problem.field == ("output", "schema")
 
 
 def test_the_hook_names_file_line_and_field() -> None:

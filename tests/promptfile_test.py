@@ -76,3 +76,14 @@ def test_prompty_files_sharing_a_display_name_lock_cleanly(repo: GitRepo, capsys
     assert main(["lock"]) == 1
     lock = repo.read("prompts.lock").decode()
     assert "[prompts.intent_a]" in lock and "[prompts.intent_b]" in lock
+
+
+def test_a_locked_dotprompt_is_still_checked_against_its_declared_inputs() -> None:
+    """A fresh clone trusts the lock's variables for unchanged content, but not a Dotprompt's undeclared ones."""
+    from prompthooks.hashing import content_hash
+    from prompthooks.records import LockEntry
+
+    raw = b"---\ninput:\n  schema:\n    text: string\n---\nSummarize {{text}} in {{style}}.\n"
+    hash_ = content_hash(promptfile.load(raw, "p/s.prompt").content)
+    with pytest.raises(FatalError, match="variable 'style' is used in the body but not declared"):
+        promptfile.read(raw, "p/s.prompt", LockEntry("p/s.prompt", "1.0.0", hash_, ("text",)))

@@ -8,7 +8,7 @@ from prompthooks.contract import TAG_HASH, TAG_METADATA, TAG_VERSION
 from prompthooks.hashing import PromptContent, content_hash
 from prompthooks.records import CommittedPrompt, LockEntry
 from prompthooks.registry.stored import TEMPLATE_TAG, StoredVersion
-from prompthooks.syncplan import CONFLICT, REGISTER, SKIP, decide, lost_races
+from prompthooks.syncplan import CONFLICT, REGISTER, SKIP, decide, lost_races, plan
 
 HASH = content_hash(PromptContent("Hi", {}))
 PROMPT = CommittedPrompt("greet", LockEntry("p/greet.md", "1.2.0", HASH), PromptContent("Hi", {}))
@@ -48,3 +48,39 @@ def test_lost_races_keep_the_lowest_number() -> None:
     key = ("greet", "1.2.0")
     assert lost_races({key: 4}, after, {key: HASH}) == {key: 3}
     assert lost_races({key: 3}, after, {key: HASH}) == {}
+
+
+def _history(*semvers: str) -> list[CommittedPrompt]:
+    return [CommittedPrompt("greet", LockEntry("p/greet.md", semver, _hash(semver)), PromptContent(semver, {})) for semver in semvers]
+
+
+def _hash(semver: str) -> str:
+    return content_hash(PromptContent(semver, {}))
+
+
+@pytest.mark.parametrize(
+    ("history", "held", "current", "actions"),
+    [
+        # an empty registry takes the whole history, oldest first: numbers follow semver, the current version ends on top
+        (("1.0.0", "1.1.0", "1.2.0"), [], "1.2.0", [REGISTER, REGISTER, REGISTER]),
+        # after a plain sync of 1.2.0, registering 1.0.0 or 1.1.0 would make them @latest: refused
+        (("1.0.0", "1.1.0", "1.2.0"), [(1, "1.2.0")], "1.2.0", [CONFLICT, CONFLICT, SKIP]),
+        # the registry holds an older version: newer history goes above it, and the current version still ends on top
+        (("1.0.0", "1.1.0", "1.2.0"), [(1, "1.0.0")], "1.2.0", [SKIP, REGISTER, REGISTER]),
+        # 1.1.0 is below what the registry holds (a sync of another ref): refused, though the current version comes after
+        (("1.0.0", "1.1.0", "1.3.0"), [(1, "1.0.0"), (2, "1.2.0")], "1.3.0", [SKIP, CONFLICT, REGISTER]),
+        # a prompt no longer locked: its history in semver order, above what is held
+        (("1.0.0", "1.1.0"), [(1, "1.0.0")], None, [SKIP, REGISTER]),
+        (("1.0.0", "1.1.0"), [(4, "2.0.0")], None, [CONFLICT, CONFLICT]),
+    ],
+)
+def test_history_never_lands_above_what_git_has_now(
+    history: tuple[str, ...], held: list[tuple[int, str]], current: str | None, actions: list[str]
+) -> None:
+    existing = {"greet": [StoredVersion("greet", number, {TAG_VERSION: semver, TAG_HASH: _hash(semver), TEMPLATE_TAG: semver, TAG_METADATA: "{}"})
+                          for number, semver in held]}
+    steps = plan(_history(*history), existing, {"greet": current} if current else {})
+    assert [step.action for step in steps] == actions
+    for step in steps:
+        if step.action == CONFLICT:
+            assert "prompts:/greet@latest would serve " + step.prompt.entry.version in step.detail

@@ -73,3 +73,35 @@ def test_a_body_that_may_use_another_template_is_never_taken_for_one_that_cannot
 def test_a_body_that_cannot_use_another_template(path: str, body: str) -> None:
     assert not may_reference(body, path, {})
     assert analyse(body, path, {}, 1).references == ()
+
+
+SUMMARIZE_SCHEMA = {"input": {"schema": {"text": "string"}}}
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ("Summarize {{text}}.", []),
+        ("Summarize {{text}}\nin a {{style}} style.", [(8, "style")]),
+        ("{{#if style}}in {{style}}{{/if}}\n{{tone}} {{text}}", [(7, "style"), (8, "tone")]),
+        ("{{#each items}}{{name}}{{/each}} {{text}}", [(7, "items")]),  # an item's field is not an input
+    ],
+)
+def test_a_dotprompt_variable_missing_from_input_schema_is_an_error(body: str, errors: list[tuple[int, str]]) -> None:
+    """Dotprompt accepts only declared inputs, and MLflow's format() requires every {{ name }}: name the line."""
+    if not errors:
+        assert analyse(body, "p/summarize.prompt", SUMMARIZE_SCHEMA, 7).required == ("text",)
+        return
+    with pytest.raises(FatalError) as raised:
+        analyse(body, "p/summarize.prompt", SUMMARIZE_SCHEMA, 7)
+    lines = str(raised.value).splitlines()
+    assert [line.split(": variable ")[0] for line in lines] == [f"p/summarize.prompt:{line}" for line, _ in errors]
+    assert lines[0] == (
+        f"p/summarize.prompt:{errors[0][0]}: variable {errors[0][1]!r} is used in the body but not declared in input.schema; "
+        f"declare it ({errors[0][1]}: string, or {errors[0][1]}?: string when optional): Dotprompt only accepts declared inputs, "
+        "and MLflow's format() requires it"
+    )
+
+
+def test_a_dotprompt_without_a_declared_schema_reads_its_interface_from_the_body() -> None:
+    assert analyse("{{style}} {{text}}", "p/a.prompt", {"input": {"schema": "SummaryInput"}}, 1).required == ("style", "text")

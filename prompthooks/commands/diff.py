@@ -4,21 +4,50 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Mapping
 
 from prompthooks import config, git, inputs, lockfile, promptfile, review, workspace
 from prompthooks.cache import Cache
 from prompthooks.errors import FatalError
-from prompthooks.records import LockEntry
+from prompthooks.hashing import PromptContent
+from prompthooks.records import FragmentEntry, LockEntry
 from prompthooks.review import Version
 
 RENDERERS = {"text": review.render_text, "markdown": review.render_markdown, "json": review.render_json}
 
 
-def _version(raw: bytes, entry: LockEntry) -> Version:
+Read = Callable[[str], bytes | None]  # a file's bytes on one side of the diff, None when it is not there
+
+
+def _closure(entry: LockEntry, direct: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """Every template ``entry`` uses, directly or through others, as the lock records them."""
+    found: list[str] = []
+    pending = list(entry.dependencies)
+    while pending:
+        path = pending.pop()
+        if path not in found and path != entry.path:
+            found.append(path)
+            pending.extend(direct.get(path, ()))
+    return sorted(found)
+
+
+def _version(raw: bytes, entry: LockEntry, direct: Mapping[str, tuple[str, ...]], read: Read) -> Version:
     loaded = promptfile.load(raw, entry.path)
+    dependencies: dict[str, PromptContent] = {}
+    for path in _closure(entry, direct):
+        found = read(path)
+        if found is not None:
+            dependencies[path] = promptfile.load(found, path).content
     if entry.dependencies and entry.variables is not None:
-        return Version(entry, loaded.content, entry.variables)  # the interface of the whole closure, as locked
-    return Version(entry, loaded.content, promptfile.summarize(loaded, entry.path).variables)
+        return Version(entry, loaded.content, entry.variables, dependencies)  # the interface of the whole closure, as locked
+    return Version(entry, loaded.content, promptfile.summarize(loaded, entry.path).variables, dependencies)
+
+
+def _direct(entries: Mapping[str, LockEntry], fragments: Mapping[str, FragmentEntry]) -> dict[str, tuple[str, ...]]:
+    """Each locked file's direct dependencies, prompts and fragments alike."""
+    direct = {entry.path: entry.dependencies for entry in entries.values()}
+    direct.update((path, fragment.dependencies) for path, fragment in fragments.items())
+    return direct
 
 
 def _at_commit(repo: git.Repo, commit: str) -> dict[str, Version]:
@@ -28,11 +57,26 @@ def _at_commit(repo: git.Repo, commit: str) -> dict[str, Version]:
         return {}
     versions = {}
     tree = git.tree_files(repo, commit)
-    for name, entry in lockfile.parse(raw_lock, f"{commit[:12]}:{lock_path}").items():
+    label = f"{commit[:12]}:{lock_path}"
+    entries = lockfile.parse(raw_lock, label)
+    direct = _direct(entries, lockfile.parse_fragments(raw_lock, label))
+
+    def read(path: str) -> bytes | None:
+        return tree[path].read() if path in tree else None
+
+    for name, entry in entries.items():
         if entry.path not in tree:
             raise FatalError(f"{entry.path} is locked as {name} but missing from commit {commit[:12]}")
-        versions[name] = _version(tree[entry.path].read(), entry)
+        versions[name] = _version(tree[entry.path].read(), entry, direct, read)
     return versions
+
+
+def _read_file(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        return None
 
 
 def _in_working_tree(root: str) -> dict[str, Version]:
@@ -40,10 +84,11 @@ def _in_working_tree(root: str) -> dict[str, Version]:
     os.chdir(root)
     collected = inputs.collect(root, config.load(root))
     planned = workspace.evaluate(collected, Cache(None)).plan
+    direct = _direct(planned.entries, planned.fragments)
     versions = {}
     for name, entry in planned.entries.items():
         with open(entry.path, "rb") as file:
-            versions[name] = _version(file.read(), entry)
+            versions[name] = _version(file.read(), entry, direct, _read_file)
     return versions
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections.abc import Sequence
 
 from prompthooks import fileio
 from prompthooks.errors import FatalError
-from prompthooks.lockplan import Stamp
+from prompthooks.lockplan import Change, Stamp
 from prompthooks.workspace import Workspace
 
 
@@ -33,6 +34,51 @@ def _add_command(paths: list[str], cwd: str | None) -> str:
     return "git add " + " ".join(shlex.quote(path.replace(os.sep, "/")) for path in shown)
 
 
+def _closure(path: str, workspace: Workspace) -> list[str]:
+    """``path`` and every template it uses, directly or not (the files its registered copy is made of)."""
+    plan = workspace.plan
+    direct = {entry.path: entry.dependencies for entry in plan.entries.values()}
+    direct.update((fragment, entry.dependencies) for fragment, entry in plan.fragments.items())
+    found: list[str] = []
+    pending = [path]
+    while pending:
+        current = pending.pop()
+        if current not in found:
+            found.append(current)
+            pending.extend(direct.get(current, ()))
+    return found
+
+
+def mlflow_warnings(workspace: Workspace, changes: Sequence[Change]) -> list[str]:
+    """One line per Dotprompt among ``changes`` whose text MLflow's ``format()`` leaves partly as written.
+
+    Said when the prompt changes, beside its new version: such a prompt is valid Dotprompt, so it is no error.
+    """
+    from prompthooks import handlebars, promptfile
+
+    lines = []
+    for change in changes:
+        if change.new_version is None or not change.path.endswith(".prompt"):
+            continue
+        found: list[tuple[str, handlebars.Unrenderable]] = []
+        for path in _closure(change.path, workspace):
+            try:
+                with open(path, "rb") as file:
+                    text, document, content = promptfile.load(file.read(), path)
+            except OSError:  # outside a sparse checkout: its text is the index's, and it did not change here
+                continue
+            first_body_line = text.count("\n", 0, len(text) - len(document.body)) + 1
+            found += [(path, tag) for tag in handlebars.mlflow_unrenderable(content.body, first_body_line)]
+        if found:
+            path, first = found[0]
+            more = f" (and {len(found) - 1} more Handlebars tag{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
+            lines.append(
+                f"{path}:{first.line}: warning: {change.name}: MLflow's format() leaves {first.tag}{more} as written; "
+                "render this prompt with a Dotprompt implementation, not load_prompt(...).format()"
+            )
+    return lines
+
+
 def lock(workspace: Workspace, *, quiet: bool, cwd: str | None = None) -> int:
     """Write the lock and stamp front matters; 1 when anything was written."""
     plan = workspace.plan
@@ -49,13 +95,17 @@ def lock(workspace: Workspace, *, quiet: bool, cwd: str | None = None) -> int:
     if not quiet:
         current = workspace.current or {}
         reported = set()
+        described = []
         for change in plan.changes:
             if current.get(change.name) != plan.entries.get(change.name) or change.path in stamped:
                 print(change.describe())
                 reported.add(change.path)
+                described.append(change)
         for stamp in plan.stamps:
             if stamp.path not in reported:
                 print(f"{stamp.path}: front matter version set to {stamp.version}")
+        for warning in mlflow_warnings(workspace, described):
+            print(warning)
         if workspace.current_error is not None:
             print(f"{lock_path}: rebuilt from the prompt files and the baseline lock (it was unreadable: {workspace.current_error.message})")
         elif workspace.current_raw is None:

@@ -131,9 +131,11 @@ def _unflattenable_outcomes(failures: Sequence[snapshot.Unflattenable]) -> list[
     return outcomes
 
 
-def _history(root: str, ref: str) -> Versions:
-    """Every version that ever appeared in the lock up to ``ref``, oldest first, each from its own commit."""
+def _history(root: str, ref: str) -> tuple[Versions, dict[str, str]]:
+    """Every version that ever appeared in the lock up to ``ref``, oldest first, each from its own commit;
+    and the version of each prompt locked at ``ref`` (what git has now)."""
     records = versionlog.all_versions(root, ref)
+    current = {name: entry.version for name, entry in versionlog.locked_at(root, ref).items()}
     prompts: list[CommittedPrompt] = []
     unflattenable: list[snapshot.Unflattenable] = []
     found: dict[Key, Origin] = {}
@@ -163,7 +165,7 @@ def _history(root: str, ref: str) -> Versions:
                 )
             prompts.append(CommittedPrompt(record.name, record.entry, content))
             found[(record.name, record.entry.version)] = Origin(record.commit.sha, record.commit.subject)
-    return head, prompts, lambda steps: found, unflattenable
+    return (head, prompts, lambda steps: found, unflattenable), current
 
 
 def sync(root: str, options: Options) -> int:
@@ -171,7 +173,11 @@ def sync(root: str, options: Options) -> int:
     if options.backfill:
         git.require_full_history(root, "sync --backfill")
     deadline = time.monotonic() + options.timeout
-    commit, prompts, origins_for, unflattenable = (_history if options.backfill else registration.at_ref)(root, options.ref)
+    current: dict[str, str] | None = None  # with --backfill: never register history above what git has now
+    if options.backfill:
+        (commit, prompts, origins_for, unflattenable), current = _history(root, options.ref)
+    else:
+        commit, prompts, origins_for, unflattenable = registration.at_ref(root, options.ref)
     uri = connection.tracking_uri(root, options.tracking_uri)
     shown_uri = display_uri(uri)
     from prompthooks.registry.client import MlflowRegistry  # mlflow: only the registry commands pay for its import
@@ -183,7 +189,7 @@ def sync(root: str, options: Options) -> int:
         try:
             registry = MlflowRegistry(uri, deadline)
             current_metadata = {} if options.dry_run else registry.prompt_metadata(prompt.name for prompt in prompts)
-            outcomes = registration.register_missing(registry, prompts, origins_for, options.jobs, options.dry_run, progress, steps)
+            outcomes = registration.register_missing(registry, prompts, origins_for, options.jobs, options.dry_run, progress, steps, current=current)
             if not options.dry_run:
                 with_versions = {outcome.step.prompt.name for outcome in outcomes if outcome.number is not None}
                 existed = with_versions & set(current_metadata)  # the others were created by this run, with their metadata

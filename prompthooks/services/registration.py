@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -157,15 +157,19 @@ def register_missing(
     dry_run: bool,
     progress: Progress | None = None,
     steps: list[Step] | None = None,
+    *,
+    current: Mapping[str, str] | None = None,
 ) -> list[Outcome]:
     """Register every version of ``prompts`` the registry lacks, exactly once: sync's work, which deploy shares.
 
     ``progress`` and ``steps`` are filled in as it goes, so a caller can report what was done before a failure.
+    ``current`` (the versions locked at the synced ref) marks history (``sync --backfill``): a version that
+    would land above the one git has now is refused (``syncplan.keep_latest``).
     """
     progress = Progress({}, {}) if progress is None else progress
     steps = [] if steps is None else steps
     existing = registry.list_versions((prompt.name for prompt in prompts), jobs)
-    steps.extend(syncplan.plan(prompts, existing))
+    steps.extend(syncplan.plan(prompts, existing, current))
     winners: dict[Key, int] = {}
     if dry_run:
         _prepare(steps, origins_for(steps), progress.rejected)  # what would be refused, without a write

@@ -36,7 +36,7 @@ DIFF_SCHEMA = {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["name", "status", "old", "new", "bump", "required_bump", "bump_too_small", "reason",
-                             "variables_added", "variables_removed", "front_matter", "diff"],
+                             "variables_added", "variables_removed", "front_matter", "diff", "dependencies_changed"],
                 "properties": {
                     "name": {"type": "string"},
                     "status": {"enum": ["added", "removed", "renamed", "changed"]},
@@ -57,6 +57,15 @@ DIFF_SCHEMA = {
                         },
                     },
                     "diff": {"type": "string"},
+                    "dependencies_changed": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["path", "diff"],
+                            "additionalProperties": False,
+                            "properties": {"path": {"type": "string"}, "diff": {"type": "string"}},
+                        },
+                    },
                 },
             },
         },
@@ -139,3 +148,44 @@ def test_check_bumps(history: tuple[GitRepo, list[str]], capsys: pytest.CaptureF
     captured = capsys.readouterr()
     assert "[patch, too small: needs major (adds variable signature)]" in captured.out
     assert captured.err == "prompts/assistant.jinja2: assistant 2.1.0 -> 2.1.1 is a patch bump, the change needs major (adds variable signature)\n"
+
+
+@pytest.fixture
+def composed(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> tuple[GitRepo, list[str]]:
+    """assistant includes _rules.j2; the second commit changes only the fragment."""
+    repo.write("prompts/assistant.jinja2", "{#\nname: assistant\n#}\n{% include '_rules.j2' %}\nAnswer {{ question }}.\n")
+    repo.write("prompts/_rules.j2", "Be kind.\n")
+    commits = []
+    for rules in (None, "Be kind and brief.\n"):
+        if rules:
+            repo.write("prompts/_rules.j2", rules)
+        repo.git("add", "-A")
+        main(["lock", "--no-cache"])
+        repo.git("add", "-A")
+        commits.append(repo.commit())
+    capsys.readouterr()
+    return repo, commits
+
+
+def test_a_bump_caused_by_a_dependency_names_it(composed: tuple[GitRepo, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+    """The hook said "dependency prompts/_rules.j2 changed"; diff says it too, and markdown shows the fragment's diff."""
+    repo, (before, after) = composed
+    assert main(["diff", before, after]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "changed assistant (prompts/assistant.jinja2): 1.0.0 -> 1.0.1 [patch, dependency prompts/_rules.j2 changed]"
+    assert main(["diff", before, after, "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert "| `assistant` | changed | 1.0.0 → 1.0.1 | patch, dependency `prompts/_rules.j2` changed |" in markdown
+    assert "\n".join(["```diff", "--- a/prompts/_rules.j2", "+++ b/prompts/_rules.j2", "@@ -1 +1 @@", "-Be kind.", "+Be kind and brief.", "```"]) in markdown
+    assert main(["diff", before, after, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    jsonschema.validate(document, DIFF_SCHEMA)
+    [assistant] = document["prompts"]
+    assert assistant["reason"] == "dependency prompts/_rules.j2 changed"
+    assert [dependency["path"] for dependency in assistant["dependencies_changed"]] == ["prompts/_rules.j2"]
+    repo.write("prompts/_rules.j2", "Be kind, brief and exact.\n")  # the working tree, versioned as lock would
+    repo.write("prompts/assistant.jinja2", repo.read("prompts/assistant.jinja2") + b"Thanks.\n")
+    assert main(["diff", after]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == (
+        "changed assistant (prompts/assistant.jinja2): 1.0.1 -> 1.0.2 [patch, content and dependency prompts/_rules.j2 changed]"
+    )

@@ -72,13 +72,17 @@ def test_output_file_is_written_once(fixed_repo: GitRepo, capsys: pytest.Capture
 
 
 def test_two_prompts_on_one_variable_are_refused(fixed_repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """The hook refuses the clash at commit; export still refuses it when committed without the hook."""
     fixed_repo.write("prompts/other.md", "---\nname: support_triage.v2\n---\nAnother {{ ticket }}.\n")
-    lock_and_commit(fixed_repo, "clash")
-    assert main(["export", "--format", "env"]) == 1
-    error = capsys.readouterr().err
-    assert "'support.triage-v2' and 'support_triage.v2' both map to PROMPT_SUPPORT_TRIAGE_V2_VERSION" in error or (
-        "'support_triage.v2' and 'support.triage-v2' both map" in error
+    fixed_repo.git("add", "-A")
+    assert main(["lock"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "prompts/triage.md: prompt name 'support.triage-v2' and 'support_triage.v2' (prompts/other.md) are one environment variable, "
+        "PROMPT_SUPPORT_TRIAGE_V2_VERSION"
     )
+    fixed_repo.commit("clash, committed with --no-verify")
+    assert main(["export", "--format", "env"]) == 1
+    assert "are one environment variable, PROMPT_SUPPORT_TRIAGE_V2_VERSION" in capsys.readouterr().err
     assert main(["export", "--format", "env", "--prompt", "missing"]) == 1
 
 

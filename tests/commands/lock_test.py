@@ -201,6 +201,8 @@ VALID = "---\nname: ok\n---\nfine\n"
         ({"prompts/a.md": "x" * 51, "pyproject.toml": "[tool.prompthooks]\nmax_template_chars = 50\n"}, "prompts/a.md: template is 51 characters, over the registry's limit of 50"),
         ({"pyproject.toml": "[tool.prompthooks]\nmax_template_chars = \"big\"\n"}, "pyproject.toml: [tool.prompthooks] max_template_chars must be a positive integer"),
         ({"a.jinja2": "{# name: a\nmodel: [gpt #}\nHi\n"}, "a.jinja2:2: invalid YAML front matter"),
+        ({"prompts/tone-guide.md": "Be kind.\n", "prompts/tone_guide.md": "Be brief.\n"},
+         "prompts/tone_guide.md: prompt name 'tone_guide' and 'tone-guide' (prompts/tone-guide.md) are one environment variable"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
@@ -354,3 +356,47 @@ def test_a_mangled_lock_committed_without_the_hook_is_regenerated(repo: GitRepo,
     repo.commit("fixed, through the hook")
     assert run(capsys, "check") == (0, "", "")
     assert run(capsys, "lock") == (0, "", "")
+
+
+SUMMARIZE = """---
+model: googleai/gemini-1.5-flash
+input:
+  schema:
+    text: string
+    style?: string
+---
+Summarize the following text{{#if style}} in a {{style}} style{{/if}}:
+{{> signature}}
+{{text}}
+"""
+
+
+def test_a_dotprompt_mlflow_cannot_render_is_named_when_it_changes(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """Valid Dotprompt, so no error: the hook says, beside the new version, what MLflow's format() leaves as written."""
+    repo.write("prompts/summarize.prompt", SUMMARIZE)
+    repo.write("prompts/_signature.prompt", "-- {{#if style}}Styled{{/if}}\n")
+    repo.write("prompts/plain.prompt", "---\ninput:\n  schema:\n    text: string\n---\nSummarize {{text}}.\n")
+    repo.git("add", "-A")
+    out = lock_twice(capsys, repo)  # the line is the file's as the hook leaves it: version stamped
+    warnings = [line for line in out.splitlines() if ": warning: " in line]
+    assert warnings == [
+        "prompts/summarize.prompt:9: warning: summarize: MLflow's format() leaves {{#if style}} (and 3 more Handlebars tags) as written; "
+        "render this prompt with a Dotprompt implementation, not load_prompt(...).format()"
+    ]
+    repo.write("prompts/plain.prompt", repo.read("prompts/plain.prompt") + b"Thanks.\n")  # another prompt: summarize is not said again
+    repo.git("add", "-A")
+    assert [line for line in lock_twice(capsys, repo).splitlines() if ": warning: " in line] == []
+    repo.commit()
+    repo.write("prompts/_signature.prompt", "-- {{#if style}}Styled!{{/if}}\n")  # a partial's change bumps the prompt: said again
+    repo.git("add", "-A")
+    assert [line for line in lock_twice(capsys, repo).splitlines() if ": warning: " in line] == warnings
+
+
+def test_an_undeclared_dotprompt_variable_fails_lock_and_check(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write("prompts/summarize.prompt", SUMMARIZE.replace("{{text}}", "{{text}} for {{audience}}"))
+    repo.write("prompts/_signature.prompt", "--\n")
+    repo.git("add", "-A")
+    for command in ("lock", "check"):
+        code, out, err = run(capsys, command)
+        assert (code, out) == (1, "")
+        assert err.startswith("prompts/summarize.prompt:10: variable 'audience' is used in the body but not declared in input.schema;"), err

@@ -287,6 +287,53 @@ def test_backfill_registers_history_in_semver_order(tmp_path: Path, prefix: str,
     assert len(versions(mlflow_server.uri, name)) == 5
 
 
+def _greeting_history(repo: GitRepo, name: str, steps: int, start: int = 0) -> list[str]:
+    path = "prompts/greeting.md"
+    commits = []
+    for step in range(start, start + steps):
+        current = repo.read(path).decode() if step else ""
+        stamped = [line for line in current.splitlines() if line.startswith("version:")]
+        repo.write(path, "---\n" + "\n".join([f"name: {name}", *stamped, "bump: minor"]) + f"\n---\nGreeting number {step} for {{{{ person }}}}.\n")
+        commits.append(lock_and_commit(repo, f"step {step}"))
+    return commits
+
+
+def _latest(uri: str, name: str) -> str:
+    """What ``prompts:/NAME@latest`` serves, asked through MLflow's own client in a fresh process."""
+    code = f"import mlflow; mlflow.set_registry_uri({uri!r}); print(mlflow.genai.load_prompt('prompts:/{name}@latest').tags['prompthooks_version'])"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_backfill_after_a_plain_sync_never_reverses_latest(tmp_path: Path, prefix: str, sqlite_mlflow_server: MlflowServer) -> None:
+    """MLflow numbers versions as they come and cannot reorder them: history older than what the registry holds is refused, said why."""
+    uri = sqlite_mlflow_server.uri
+    repo = init_repo(tmp_path / "repo")
+    name = f"{prefix}_greeting"
+    _greeting_history(repo, name, 3)  # 1.0.0, 1.1.0, 1.2.0
+    assert sync(repo, "--tracking-uri", uri).returncode == 0  # the current version only: MLflow version 1
+    assert _latest(uri, name) == "1.2.0"
+
+    for args in (["--dry-run"], []):
+        backfill = sync(repo, "--tracking-uri", uri, "--backfill", *args)
+        assert backfill.returncode == 1, backfill.stderr
+        for old in ("1.0.0", "1.1.0"):
+            assert (
+                f"conflict {name} {old} (prompts/greeting.md): not registered: MLflow numbers versions in the order they are registered "
+                f"and cannot reorder them, and it holds {name} 1.2.0 as MLflow version 1 already"
+            ) in backfill.stdout
+        assert "prompts:/" + name + "@latest would serve" in backfill.stdout
+        assert f"skipped {name} 1.2.0" in backfill.stdout
+    assert [v["prompthooks_version"] for v in versions(uri, name)] == ["1.2.0"]
+    assert _latest(uri, name) == "1.2.0"
+
+    _greeting_history(repo, name, 1, start=3)  # 1.3.0: a version above what the registry holds is still registered
+    later = sync(repo, "--tracking-uri", uri, "--backfill")
+    assert later.returncode == 1
+    assert f"registered {name} 1.3.0 (prompts/greeting.md): as MLflow version 2" in later.stdout
+    assert [v["prompthooks_version"] for v in versions(uri, name)] == ["1.2.0", "1.3.0"]
+    assert _latest(uri, name) == "1.3.0"
+
+
 def test_progress_on_a_terminal(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
     import pty
 
@@ -417,6 +464,38 @@ def test_what_lands_in_mlflow_is_what_an_mlflow_user_expects(tmp_path: Path, pre
     [moved] = mlflow.genai.search_prompts(filter_string=f"tags.team = 'care' AND name = '{support}'")
     assert "surface" not in moved.tags
     assert client.get_prompt(judge).tags["prompthooks_path"] == f"evals/{judge}.prompty"
+
+
+RECIPE = """---
+name: {name}
+model: googleai/gemini-1.5-flash
+input:
+  schema:
+    food: string
+    ingredients?(array): string
+output:
+  format: json
+  schema: Recipe
+---
+You are a chef famous for making creative recipes that can be prepared in 45 minutes or less.
+
+Generate a recipe for {{{{food}}}}.
+"""
+
+
+def test_a_named_output_schema_is_kept_as_a_version_tag(tmp_path: Path, prefix: str, sqlite_mlflow_server: MlflowServer) -> None:
+    """Genkit's sample: ``output: {schema: Recipe}`` names a schema registered in code; MLflow holds no response format for it."""
+    repo = init_repo(tmp_path / "repo")
+    name = f"{prefix}_recipe"
+    repo.write("prompts/recipe.prompt", RECIPE.format(name=name))
+    lock_and_commit(repo, "add the recipe prompt")
+    assert f"[prompts.{name}]" in repo.read("prompts.lock").decode()
+    result = sync(repo, "--tracking-uri", sqlite_mlflow_server.uri)
+    assert result.returncode == 0, result.stderr
+    loaded = _load(sqlite_mlflow_server.uri, name, 1)
+    assert loaded.response_format is None
+    assert json.loads(loaded.tags["output"]) == {"format": "json", "schema": "Recipe"}
+    assert json.loads(loaded.tags["prompthooks_metadata"])["output"] == {"format": "json", "schema": "Recipe"}
 
 
 def test_a_version_the_server_refuses_is_that_prompts_error(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
