@@ -18,7 +18,7 @@ from testing.mlflow_server import ADMIN_PASSWORD, ADMIN_USERNAME, MlflowServer, 
 from tests.helpers import cli
 from tests.helpers.cli import PROMPTHOOKS
 from tests.helpers.registry import lock_and_commit, make_repo, prompt_text, sync, versions
-from tests.helpers.repos import PROJECT_ROOT, init_repo
+from tests.helpers.repos import PROJECT_ROOT, GitRepo, init_repo
 
 
 @pytest.mark.every_backend
@@ -299,9 +299,11 @@ def _greeting_history(repo: GitRepo, name: str, steps: int, start: int = 0) -> l
 
 
 def _latest(uri: str, name: str) -> str:
-    """What ``prompts:/NAME@latest`` serves, asked through MLflow's own client in a fresh process."""
-    code = f"import mlflow; mlflow.set_registry_uri({uri!r}); print(mlflow.genai.load_prompt('prompts:/{name}@latest').tags['prompthooks_version'])"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    """What ``prompts:/NAME@latest`` serves, asked through MLflow's own client."""
+    import mlflow
+
+    mlflow.set_registry_uri(uri)
+    return str(mlflow.genai.load_prompt(f"prompts:/{name}@latest", cache_ttl_seconds=0).tags["prompthooks_version"])
 
 
 def test_backfill_after_a_plain_sync_never_reverses_latest(tmp_path: Path, prefix: str, sqlite_mlflow_server: MlflowServer) -> None:
