@@ -170,7 +170,8 @@ def _check(matrix: Matrix, step: str) -> None:
     status = cli.run(matrix.repo.root, "status", environment, "--tracking-uri", uri)
     assert status.returncode == 0, f"{step}: {status.stdout}{status.stderr}"
     exported = json.loads(matrix.registry("export", "--env", environment, "--format", "json").stdout)["prompts"]
-    assert set(exported) == {matrix.name(short) for short in VALUES}, f"{step}: export"
+    assert set(exported) == {matrix.name(short) for short in PATHS}, f"{step}: export"
+    loader.reset()  # each step reads afresh (a stale cached copy is served while it refreshes: the cache's own tests)
     os.environ["MLFLOW_TRACKING_URI"] = uri
     try:
         for short, values in VALUES.items():
@@ -183,9 +184,11 @@ def _check(matrix: Matrix, step: str) -> None:
                 assert served.format(**values) == expected, f"{step}: {name} {served.version} ({served.source})"
                 assert dict(served.model_config or {}) == dict(theirs.model_config or {}), f"{step}: {name} model_config"
             if not path.endswith(".prompt"):  # MLflow renders no Handlebars
-                assert theirs.format(**values) == _as_mlflow_renders(theirs.template, expected), f"{step}: MLflow's format of {name}"
+                mlflow_renders = _as_mlflow_renders(theirs.template, expected) if path.endswith(".jinja2") else expected
+                assert theirs.format(**values) == mlflow_renders, f"{step}: MLflow's format of {name}"
     finally:
-        del os.environ["MLFLOW_TRACKING_URI"]
+        for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):  # mlflow.set_registry_uri exports the second
+            os.environ.pop(variable, None)
     for short, values in VALUES.items():  # file mode: the deployed tree, pinned as export --ref pins it
         name = matrix.name(short)
         served = load(name, root=str(matrix.repo.root))

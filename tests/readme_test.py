@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import subprocess
+from pathlib import Path
+from typing import Final
 
 from prompthooks import main
 from prompthooks.registry import client
-from tests.conftest import PROJECT_ROOT
+from testing.mlflow_server import MlflowServer
+from tests.helpers import cli
+from tests.helpers.registry import lock_and_commit
+from tests.helpers.repos import PROJECT_ROOT, init_repo
 
 README = (PROJECT_ROOT / "README.md").read_text()
 
@@ -47,3 +54,65 @@ def test_the_hook_example_pins_a_commit_sha_or_an_existing_tag() -> None:
     [rev] = re.findall(r"^\s+rev: (\S+)", README, flags=re.MULTILINE)
     tags = subprocess.run(["git", "tag", "--list"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.split()
     assert re.fullmatch(r"[0-9a-f]{40}", rev) or rev in tags, f"rev: {rev} is neither a commit sha nor a tag of this repository"
+
+
+# --- the README's command examples, run as written --------------------------------------------
+
+COMMAND: Final = re.compile(r"^(?:\$ )?prompthooks ([^#|>]*)", re.MULTILINE)
+
+
+def readme_commands() -> list[list[str]]:
+    """Every ``prompthooks ...`` line of the README's code blocks, as arguments (comments, pipes and redirections cut)."""
+    found: list[list[str]] = []
+    language: str | None = None  # inside a fenced block: its language
+    for line in README.splitlines():
+        if line.startswith("```"):
+            language = line[3:].strip() if language is None else None
+        elif language in ("bash", "sh", "console", ""):
+            match = COMMAND.match(line)
+            if match and match.group(1).strip():
+                found.append(shlex.split(match.group(1)))
+    return found
+
+
+def _assistant(version_line: str, text: str) -> str:
+    return "{#\nname: assistant\n" + version_line + "bump: minor\n#}\n" + text + "\n"
+
+
+def test_every_readme_command_runs_on_a_scratch_repository(tmp_path: Path, mlflow_server: MlflowServer) -> None:
+    """The README cannot drift from the CLI: each example runs, in the README's order, against a real server."""
+    repo = init_repo(tmp_path / "repo")
+    commits = []
+    for step, text in enumerate(("Answer {{ question }}.", "Answer {{ question }} politely.", "Answer {{ question }} politely and briefly.")):
+        current = repo.read("prompts/assistant.jinja2").decode() if step else ""
+        stamped = "".join(line + "\n" for line in current.splitlines() if line.startswith("version:"))
+        repo.write("prompts/assistant.jinja2", _assistant(stamped, text))
+        commits.append(lock_and_commit(repo, f"assistant, step {step}"))  # 1.0.0, 1.1.0, 1.2.0
+    repo.git("update-ref", "refs/remotes/origin/main", commits[0])
+    repo.git("branch", "candidate")
+    repo.git("checkout", "-q", "candidate")
+    repo.write("prompts/assistant.jinja2", repo.read("prompts/assistant.jinja2").decode().replace("briefly", "very briefly"))
+    lock_and_commit(repo, "a candidate")
+    repo.git("checkout", "-q", "main")
+    uri = mlflow_server.uri
+    assert cli.run(repo.root, "sync", "--tracking-uri", uri).returncode == 0
+    for commit in commits[:2]:  # production has a history to roll back through
+        assert cli.run(repo.root, "deploy", "production", "--ref", commit, "--tracking-uri", uri).returncode == 0
+    summary = tmp_path / "summary.md"
+    environment = {"MLFLOW_TRACKING_URI": uri, "GITHUB_SHA": commits[-1], "GITHUB_STEP_SUMMARY": str(summary)}
+    ran = []
+    commands = readme_commands()
+    for args in [*(args for args in commands if args[0] != "uri"), *(args for args in commands if args[0] == "uri")]:  # uri after deploy
+        if args[0] in ("merge-lock",):  # git runs it, with git's temporary files
+            continue
+        args = [re.sub(r"\$\{?(\w+)\}?", lambda variable: environment[variable.group(1)], arg) for arg in args]
+        if args[0] == "rollback" and "--to" in args:  # the README's id is an example: the oldest deployment's prefix
+            with cli.inside(repo.root, environment):
+                oldest = json.loads(cli.run(repo.root, "deployments", args[1], "--json").stdout)[-1]["id"]
+            args[args.index("--to") + 1] = oldest[:8]
+        if args[:1] == ["diff"] and len(args) > 2 and re.fullmatch(r"[0-9a-f]{12}", args[1]):
+            args[1:3] = [commits[0], commits[-1]]
+        result = cli.run(repo.root, *args, env=environment)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        ran.append(args[0])
+    assert {"uri", "deploy", "deployments", "status", "rollback", "export", "diff", "log", "show", "install"} <= set(ran)
