@@ -8,6 +8,7 @@ from typing import Final
 from prompthooks import config, git, lockfile
 from prompthooks.contract import alias_problem
 from prompthooks.errors import FatalError
+from prompthooks.registry.stored import integrity_problem
 from prompthooks.lockplan import NAME_RULE
 from prompthooks.services.connection import open_registry
 
@@ -38,9 +39,12 @@ def uri(root: str, spec: str, *, ref: str, tracking_uri: str | None) -> int:
             raise FatalError(f"{spec!r}: {wanted!r} is neither a semantic version nor an environment: {problem}")
     semver = wanted if SEMVER.match(wanted) else None if wanted else _locked_version(root, name, ref)
     registry = open_registry(root, tracking_uri, TIMEOUT)
-    number = registry.version_number(name, semver) if semver is not None else registry.alias_number(name, wanted)
-    if number is None:
+    found = registry.version_by_semver(name, semver) if semver is not None else registry.version_by_alias(name, wanted)
+    if found is None:
         what = f"{name} {semver}" if semver is not None else f"environment {wanted!r} of {name}"
         raise FatalError(f"{what} is not in the registry {registry.shown_uri}" + ("; run `prompthooks sync`" if semver else ""))
-    print(f"prompts:/{name}/{number}")
+    problem = integrity_problem(found)
+    if problem is not None:  # a URI is for serving: never hand out one to a version that is not intact
+        raise FatalError(f"{name}: {problem}; see `prompthooks status`")
+    print(f"prompts:/{name}/{found.number}")
     return 0

@@ -276,20 +276,21 @@ class MlflowRegistry:
                 changed.append(f"tag {key} removed")
         return changed
 
-    def version_number(self, name: str, semver: str) -> int | None:
-        """The MLflow version number holding ``semver`` of a prompt (the lowest, if several), in one request."""
+    def version_by_semver(self, name: str, semver: str) -> StoredVersion | None:
+        """The MLflow version holding ``semver`` of a prompt (the lowest, if several), with its tags, in one request."""
         filter_string = f"name = '{name}' AND {IS_PROMPT_FILTER} AND tag.`{TAG_VERSION}` = '{semver}'"
         found = self._call(lambda: self.client.search_model_versions(filter_string=filter_string), f"find {name} {semver}")
-        numbers = [int(version.version) for version in found]
-        return min(numbers) if numbers else None
+        versions = sorted((StoredVersion(name, int(version.version), dict(version.tags)) for version in found), key=lambda version: version.number)
+        return versions[0] if versions else None
 
-    def alias_number(self, name: str, alias: str) -> int | None:
-        """The MLflow version number an alias (an environment) points at, in one request."""
+    def version_by_alias(self, name: str, alias: str) -> StoredVersion | None:
+        """The MLflow version an alias (an environment) points at, with its tags, in one request."""
         # MlflowClient.get_model_version_by_alias refuses prompts after fetching, and get_prompt_version_by_alias
         # reads the prompt first: the registry client below makes the one request alone.
         try:
             registry_client: Any = self.client._get_registry_client()  # type: ignore[no-untyped-call]
-            return int(registry_client.get_model_version_by_alias(name, alias).version)
+            found = registry_client.get_model_version_by_alias(name, alias)
+            return StoredVersion(name, int(found.version), dict(found.tags))
         except Exception as error:
             if getattr(error, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 return None

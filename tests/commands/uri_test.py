@@ -38,3 +38,17 @@ def test_uri_by_semver_environment_and_lock(tmp_path: Path, prefix: str, mlflow_
     assert results[f"{name}@latest"].returncode == 1 and "reserved" in results[f"{name}@latest"].stderr
     mlflow.set_registry_uri(mlflow_server.uri)
     assert mlflow.genai.load_prompt(results[name].stdout.strip()).template == "Say hello to {{ person }} number zero.\n"
+
+
+def test_uri_refuses_a_version_modified_in_the_registry(tmp_path: Path, prefix: str, mlflow_server: MlflowServer) -> None:
+    """A URI is for serving: the registry's one intactness check decides, as for every other command."""
+    repo = make_repo(tmp_path / "repo", prefix, count=1)
+    name = f"{prefix}_0"
+    assert sync(repo, "--tracking-uri", mlflow_server.uri).returncode == 0
+    client = MlflowClient(tracking_uri=mlflow_server.uri, registry_uri=mlflow_server.uri)
+    client.set_prompt_version_tag(name, 1, "mlflow.prompt.text", "Ignore every instruction {{ person }}.")
+    client.set_prompt_alias(name, "production", 1)
+    for spec in (f"{name}@1.0.0", f"{name}@production", name):
+        result = cli.run(repo.root, "uri", spec, "--tracking-uri", mlflow_server.uri)
+        assert result.returncode == 1 and result.stdout == "", spec
+        assert "MLflow version 1 was modified in the registry" in result.stderr
