@@ -8,8 +8,8 @@ from typing import Final
 from prompthooks import config, git, lockfile
 from prompthooks.contract import alias_problem
 from prompthooks.errors import FatalError
-from prompthooks.registry.stored import integrity_problem
 from prompthooks.lockplan import NAME_RULE
+from prompthooks.registry.stored import integrity_problem
 from prompthooks.services.connection import open_registry
 
 SEMVER: Final = re.compile(r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?\Z")
