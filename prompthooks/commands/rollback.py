@@ -67,8 +67,12 @@ def _only(plan: RolloutPlan, names: Sequence[str], environment: str) -> RolloutP
     return plan._replace(wanted=wanted, moves=moves, deployment=plan.deployment._replace(moved=tuple(moves)))
 
 
+def _matches(record: Deployment, wanted: str) -> bool:
+    return record.id == wanted or record.id.startswith(wanted) or record.id.removeprefix("m-").startswith(wanted)
+
+
 def _find(found: Sequence[Deployment], wanted: str, environment: str) -> Deployment:
-    matches = [record for record in found if record.id == wanted or record.id.startswith(wanted) or record.id.removeprefix("m-").startswith(wanted)]
+    matches = [record for record in found if _matches(record, wanted)]
     if len(matches) != 1:
         problem = "no" if not matches else "more than one"
         raise FatalError(f"{problem} deployment of {environment} matches {wanted!r}; `prompthooks deployments {environment}` lists them", exit_code=EXIT_USAGE)
@@ -112,10 +116,11 @@ def _rollback_plan(session: Session, options: RollbackOptions) -> Built:
     that changes nothing while an earlier, different state exists would be a silent no-op.
     """
     environment = options.environment
-    history = records(session, environment)
-    latest = next((record for record in history if record.status == deployrecord.READY), None)
-    newest = history[: history.index(latest) + 1] if latest is not None else list(history)
+    latest, newest = recent(session, environment)  # the latest READY record, and every one newer (one request, mostly)
+    history = newest
     if options.to is not None:
+        if not any(_matches(record, options.to) for record in history):
+            history = records(session, environment)  # an older one: read them all
         candidates: Iterable[Deployment] = [_find(history, options.to, environment)]
     elif latest is None:
         raise FatalError(f"no deployment of {environment} is recorded in experiment {session.experiment!r}: nothing to roll back")
