@@ -48,12 +48,30 @@ def deploy(root: str, options: Options) -> int:
     return rollout.run(session, build, options.dry_run, options.json, options.jobs, environment)
 
 
+def _settled(session: Session, environment: str) -> tuple[Deployment | None, list[Deployment]]:
+    """The latest READY record and every newer one, when no run was interrupted after it.
+
+    A split, promote or end-split moves some aliases and records what the main arm serves as the
+    last record says; after an interrupted run that is not what the aliases serve, so it refuses
+    (exit 1) until a deploy or rollback, which set every alias, repairs the environment.
+    """
+    latest, newest = recent(session, environment)
+    if newest and newest[0] is not latest:
+        interrupted = newest[0]
+        repair = f"`prompthooks rollback {environment}` (back to {latest.id})" if latest is not None else f"`prompthooks deploy {environment}`"
+        raise FatalError(
+            f"deployment {interrupted.id} of {environment} ended {interrupted.status}, so {environment} may be partly moved; "
+            f"repair it first with {repair} or a deploy, then split again"
+        )
+    return latest, newest
+
+
 def _split_plan(session: Session, root: str, options: Options, variant: str, weight: int) -> Built:
     environment = options.environment
     alias = contract.variant_alias(environment, variant)
     key = contract.split_tag(environment)
     commit, targets, notes = rollout.register_targets(session, root, options.ref, options.jobs, options.dry_run)
-    latest, newest = recent(session, environment)
+    latest, newest = _settled(session, environment)
     states = session.registry.prompt_states(targets, options.jobs)
     wanted: dict[tuple[str, str], int | None] = {}
     tags: list[TagChange] = []
@@ -88,7 +106,7 @@ def _split_plan(session: Session, root: str, options: Options, variant: str, wei
 
 def _end_split_plan(session: Session, environment: str, promote: str | None) -> Built:
     key = contract.split_tag(environment)
-    latest, newest = recent(session, environment)
+    latest, newest = _settled(session, environment)
     states = session.registry.prompts_tagged(key)
     promoted = None if promote is None else contract.variant_alias(environment, promote)
     wanted: dict[tuple[str, str], int | None] = {}

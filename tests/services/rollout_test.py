@@ -235,3 +235,18 @@ def test_a_second_deploy_of_the_served_ref_repairs_records_left_by_an_interrupte
     newest = records(mlflow_server.uri, "r")[0]
     assert newest["status"] == "READY"
     assert run(repo, mlflow_server.uri, "status", "r").returncode == 0
+
+
+def test_a_split_waits_for_an_interrupted_run_to_be_repaired(tmp_path: Path, prefix: str, mlflow_server: MlflowServer, proxy: CountingProxy) -> None:
+    """A split records what the main arm serves as the last record says: after an interrupted run that is not true."""
+    repo = make_repo(tmp_path / "repo", prefix, count=2)
+    assert run(repo, mlflow_server.uri, "deploy", "s").returncode == 0
+    edit(repo, prefix, 0, "number zero, changed.")
+    edit(repo, prefix, 1, "number one, changed.")
+    proxy.faults.append(alias_write("s")._replace(matches=lambda m, p, b: alias_write("s").matches(m, p, b) and f"{prefix}_1".encode() in b, status=500))
+    assert run(repo, proxy.uri, "deploy", "s", "--jobs", "1", env=NO_RETRIES).returncode == 4  # p0 moved, p1 not
+    refused = run(repo, mlflow_server.uri, "deploy", "s", "--variant", "b", "--weight", "10")
+    assert refused.returncode == 1
+    assert "so s may be partly moved; repair it first with `prompthooks rollback s`" in refused.stderr
+    assert run(repo, mlflow_server.uri, "deploy", "s").returncode == 0  # the repair
+    assert run(repo, mlflow_server.uri, "status", "s").returncode == 0
