@@ -37,6 +37,15 @@ def _nothing_written_into_the_checkout() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _nothing_left_at_the_checkouts_top() -> Iterator[None]:
+    """The cheap, per-test half of the check above, so a test that writes ``./mlflow.db`` (MLflow's default store) is named."""
+    before = set(os.listdir(PROJECT_ROOT))
+    yield
+    left = sorted(set(os.listdir(PROJECT_ROOT)) - before - IGNORED_IN_CHECKOUT)
+    assert not left, f"this test wrote into the checkout: {', '.join(left)}"
+
+
+@pytest.fixture(autouse=True)
 def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     for role in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{role}_NAME", "Prompt Tester")

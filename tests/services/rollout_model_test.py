@@ -37,6 +37,7 @@ STEPS = int(os.environ.get("PROMPTHOOKS_DEPLOY_STEPS", "100"))
 # A new seed every day, printed with any failure; set the variable to replay one.
 SEED = int(os.environ.get("PROMPTHOOKS_DEPLOY_SEED", datetime.date.today().strftime("%Y%m%d")))
 NO_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+SPLIT = "split:"
 
 
 class World:
@@ -50,8 +51,9 @@ class World:
         assert "Traceback" not in result.stderr, result.stderr
         return result
 
-    def aliases(self) -> dict[tuple[str, str], int]:
-        found: dict[tuple[str, str], int] = {}
+    def aliases(self) -> dict[tuple[str, str], int | str]:
+        """Every prompt's aliases, and its split tags (as ``(name, "split:ENV")``): what an operation on one environment may touch."""
+        found: dict[tuple[str, str], int | str] = {}
         for name in self.names:
             query = urllib.parse.urlencode({"name": name})
             try:
@@ -60,6 +62,7 @@ class World:
             except urllib.error.HTTPError:
                 continue  # not registered yet
             found.update({(name, item["alias"]): int(item["version"]) for item in model.get("aliases", [])})
+            found.update({(name, SPLIT + tag["key"].removeprefix(contract.SPLIT_TAG_PREFIX)): tag["value"] for tag in model.get("tags", []) if tag["key"].startswith(contract.SPLIT_TAG_PREFIX)})
         return found
 
     def records(self, environment: str) -> list[tuple[str, dict[str, str]]]:
@@ -74,23 +77,22 @@ class World:
 
 
 def _owner(alias: str) -> str:
-    """The environment an alias belongs to: its own, or the one it is a variant of."""
-    return alias.split(contract.VARIANT_SEPARATOR, 1)[0]
+    """The environment an alias (or a split tag) belongs to: its own, or the one it is a variant of."""
+    return alias.removeprefix(SPLIT).split(contract.VARIANT_SEPARATOR, 1)[0]
 
 
-def _check(world: World, step: str) -> None:
-    served = world.aliases()
-    for environment in ENVIRONMENTS:
-        history = world.records(environment)
-        assert not [tags for status, tags in history if status == "PENDING"], f"{step}: a PENDING record of {environment}"
-        if not history or history[0][0] != "READY":
-            continue  # interrupted: the next operation's business (rollback or redeploy repairs it)
-        tags = history[0][1]
-        recorded = {name: number for name, (_, number) in json.loads(tags.get("prompthooks_prompts_1", "{}")).items()}
-        main = {name: number for (name, alias), number in served.items() if alias == environment}
-        assert main == recorded, f"{step}: {environment} serves {main}, its newest record says {recorded}"
-        status = cli.run(world.repo.root, "status", environment, "--tracking-uri", world.uri)
-        assert status.returncode == 0, f"{step}: status {environment}: {status.stdout}{status.stderr}"
+def _check(world: World, step: str, environment: str, served: dict[tuple[str, str], int | str]) -> None:
+    """The environment the step operated on (the others' aliases were checked untouched, so their records still hold)."""
+    history = world.records(environment)
+    assert not [tags for status, tags in history if status == "PENDING"], f"{step}: a PENDING record of {environment}"
+    if not history or history[0][0] != "READY":
+        return  # interrupted: the next operation's business (rollback or redeploy repairs it)
+    tags = history[0][1]
+    recorded = {name: number for name, (_, number) in json.loads(tags.get("prompthooks_prompts_1", "{}")).items()}
+    main = {name: number for (name, alias), number in served.items() if alias == environment}
+    assert main == recorded, f"{step}: {environment} serves {main}, its newest record says {recorded}"
+    status = cli.run(world.repo.root, "status", environment, "--tracking-uri", world.uri)
+    assert status.returncode == 0, f"{step}: status {environment}: {status.stdout}{status.stderr}"
 
 
 def _operations(world: World, rng: random.Random) -> list[tuple[float, Callable[[str], str]]]:
@@ -168,7 +170,7 @@ def test_random_deploy_operations_keep_records_aliases_and_status_in_agreement(t
             others = {key for key in before.keys() | after.keys() if _owner(key[1]) != environment}
             touched = sorted(key for key in others if before.get(key) != after.get(key))
             assert not touched, f"{done[-1]} touched another environment's aliases: {touched}"
-            _check(world, done[-1])
+            _check(world, done[-1], environment, after)
     except AssertionError as error:
         raise AssertionError(f"seed {SEED}, after: {'; '.join(done[-8:])}: {error}") from None
     finally:
