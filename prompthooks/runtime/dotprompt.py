@@ -97,9 +97,9 @@ def _compiled(template: str, setup: Setup) -> Any:
 
 def render(template: str, setup: Setup, values: Mapping[str, Any]) -> str | list[dict[str, str]]:
     """The rendered prompt: its text when Dotprompt renders one user message, else its messages (``role``, ``content``)."""
+    function = _compiled(template, setup)  # RenderError when dotpromptz is not installed
     from dotpromptz import DataArgument
 
-    function = _compiled(template, setup)
     try:
         rendered = _run(lambda: function(DataArgument(input=dict(values))))
     except Exception as error:  # Handlebars' syntax and lookup errors, a helper's refusal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,9 @@ def test_dotprompt_renders_inside_a_running_event_loop() -> None:
 def test_dotprompt_reads_no_python_attributes() -> None:
     prompt = _dotprompt("{{text.__class__}}{{lookup text '__class__'}}", ())
     assert prompt.format(text="T") == ""
+
+
+def test_dotprompt_without_dotpromptz_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "dotpromptz", None)  # not installed: importing it raises ImportError
+    with pytest.raises(PromptFormatError, match=r"prompt summarize 1\.0\.0: .* needs dotpromptz.*prompthooks\[dotprompt\]"):
+        _dotprompt("Never compiled before: {{text}}", ("text",)).format(text="T")
