@@ -108,4 +108,6 @@ TAG_PROMPT_TAGS: Final = "prompthooks_prompt_tags"
 # The runtime loader's settings (``prompthooks.load``).
 CACHE_TTL_VARIABLE: Final = "PROMPTHOOKS_CACHE_TTL"  # seconds an environment's resolution is fresh (default 60)
 DEADLINE_VARIABLE: Final = "PROMPTHOOKS_LOAD_DEADLINE"  # seconds the registry requests of one load may take (default 2)
+# Set (1, true, yes, on): refuse a registry version that neither the deployed tree's lock nor a pin gives a hash for.
+REQUIRE_GIT_HASH_VARIABLE: Final = "PROMPTHOOKS_REQUIRE_GIT_HASH"
 VARIABLES_TAG: Final = TAG_VARIABLES  # a version's variables as a JSON list, when sync sets it

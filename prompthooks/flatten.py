@@ -21,7 +21,8 @@ from typing import Any, Final
 
 from prompthooks.composition import candidates
 from prompthooks.config import Config
-from prompthooks.records import JINJA_EXTENSIONS, PARTIAL
+from prompthooks.errors import FatalError
+from prompthooks.records import JINJA_EXTENSIONS, PARTIAL, LockEntry, PromptContent
 
 _TAG: Final = re.compile(
     r"\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}",
@@ -328,6 +329,7 @@ def sample_values(required: Sequence[str], optional: Sequence[str]) -> list[dict
 def _render_original(path: str, body: str, sources: Mapping[str, str], config: Config, values: Mapping[str, Any]) -> str:
     """The framework's own rendering: Jinja2 with a loader over the commit's files along the search path."""
     import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
     def load(name: str) -> str | None:
         for candidate in candidates(path, "include", name, config):
@@ -335,7 +337,8 @@ def _render_original(path: str, body: str, sources: Mapping[str, str], config: C
                 return sources[candidate]
         return None
 
-    environment = jinja2.Environment(loader=jinja2.FunctionLoader(load), extensions=list(JINJA_EXTENSIONS))
+    # Sandboxed, as every rendering of prompthooks is: a committed template never runs code in CI either.
+    environment = SandboxedEnvironment(loader=jinja2.FunctionLoader(load), extensions=list(JINJA_EXTENSIONS))
     return environment.from_string(body).render(**values)
 
 
@@ -373,3 +376,33 @@ def verify(
         compared += 1
     if not compared:
         raise NotFlattenable("the original does not render with sample values, so the flattened copy cannot be checked")
+
+
+def self_contained(entry: LockEntry, content: PromptContent, sources: Mapping[str, str], config: Config, *, check: bool = True) -> str:
+    """The self-contained template sync registers for a composed prompt; a FatalError names what cannot be inlined.
+
+    ``sources``: the files it uses (every file of the commit will do), LF endings.  Sync checks the copy
+    renders like the original (``check``); the runtime loader makes the same copy from the deployed tree
+    only to know the hash the registry's text must have, so it skips that.
+    """
+    from prompthooks import variables
+
+    jinja = variables.uses_jinja(entry.path, content.metadata)
+    try:
+        text = flatten(entry.path, content.body, sources, config, jinja=jinja)
+        if jinja and check:
+            constructs = sorted({kind for path in sources for kind, _, _ in _references(sources, path, entry)})
+            note = f" (it uses {', '.join(constructs)})" if constructs else ""
+            verify(entry.path, content.body, text, sources, config, entry.variables or (), entry.optional, note)
+    except NotFlattenable as error:
+        raise FatalError(f"cannot be registered as a self-contained template: {error}", path=entry.path) from None
+    return text
+
+
+def _references(sources: Mapping[str, str], path: str, entry: LockEntry) -> list[tuple[str, str, int]]:
+    if path != entry.path and path not in entry.dependencies:
+        return []
+    from prompthooks import promptfile, variables
+
+    body = promptfile.load(sources[path].encode(), path).content.body
+    return list(variables.analyse(body, path, {}, 1).references)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import urllib.parse
 from collections.abc import Iterable
 from typing import Final
@@ -11,18 +12,44 @@ from typing import Final
 SECRET_VARIABLES: Final = ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_SECRET")
 MASK: Final = "***"
 
+# User info in anything shaped like a URI, whatever its scheme or spelling (``postgres://``, a mistyped ``htpp://``):
+# everything between ``scheme://`` and the authority's last ``@``.
+_USERINFO: Final = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s'\"<>]*)@")
+# ``token=...``, ``password=...`` and their kin, in a query string or anywhere in a message.
+_SECRET_PARAMETER: Final = re.compile(
+    r"(?P<key>(?<![A-Za-z0-9])(?:[A-Za-z0-9_-]*[_-])?(?:token|password|passwd|pwd|secret|api[_-]?key|signature|sig|credentials?)=)"
+    r"(?P<value>[^&;,\s'\"<>#)]+)",
+    re.IGNORECASE,
+)
+
+
+def mask_patterns(text: str) -> str:
+    """``text`` with the user info of every URI-looking string and every secret-named parameter's value masked."""
+    if "@" in text:
+        text = _USERINFO.sub(lambda match: f"{match.group('scheme')}{MASK}@", text)
+    if "=" in text:
+        text = _SECRET_PARAMETER.sub(lambda match: f"{match.group('key')}{MASK}", text)
+    return text
+
+
+def _split(uri: str) -> tuple[str, str, str]:
+    """(``scheme://``, user info, the rest without query or fragment), read as loosely as a mistyped URI needs."""
+    scheme, separator, rest = uri.partition("://")
+    if not separator:
+        scheme, rest = "", uri
+    head = re.split(r"[?#]", rest, maxsplit=1)[0]
+    userinfo, _, location = head.rpartition("@")  # the last '@': a password may hold an unquoted '@' or '/'
+    return scheme + separator, userinfo, location
+
 
 def display_uri(uri: str) -> str:
     """The URI without user info, query or fragment: safe to print."""
-    parts = urllib.parse.urlsplit(uri)
-    if "@" not in parts.netloc and not parts.query and not parts.fragment:
-        return uri
-    host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    prefix, _, location = _split(uri)
+    return mask_patterns(prefix + location)
 
 
 class Redactor:
-    """Replaces every known secret in a text with ``***``."""
+    """Replaces every known secret in a text with ``***``, and the patterns of ``mask_patterns``."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         # Longest first, so a secret containing another is masked whole.
@@ -38,20 +65,20 @@ class Redactor:
             quoted = urllib.parse.quote(secret, safe="")
             if quoted != secret:
                 text = text.replace(quoted, MASK)
-        return text
+        return mask_patterns(text)
 
     @classmethod
     def for_tracking(cls, uri: str) -> Redactor:
-        parts = urllib.parse.urlsplit(uri)
+        """The secrets of this registry URI (its user info and query, however it is spelled) and of the environment."""
         secrets = [os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)]
-        if "@" in parts.netloc:
-            userinfo = parts.netloc.rpartition("@")[0]
-            secrets.append(userinfo)
+        userinfo = _split(uri)[1]
+        if userinfo:
             password = userinfo.partition(":")[2]
-            secrets.extend([password, urllib.parse.unquote(password)])
-        if parts.query:
-            secrets.append(parts.query)
-            secrets.extend(value for _, value in urllib.parse.parse_qsl(parts.query))
+            secrets.extend([userinfo, password, urllib.parse.unquote(password)])
+        query = uri.partition("?")[2].partition("#")[0]
+        if query:
+            secrets.append(query)
+            secrets.extend(value for _, value in urllib.parse.parse_qsl(query))
         return cls(secrets)
 
     def install_logging_filter(self, *logger_names: str) -> None:

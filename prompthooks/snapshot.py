@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 from typing import NamedTuple
 
-from prompthooks import config, git, globs, lockfile, lockplan, promptfile, verify
+from prompthooks import config, flatten, git, globs, lockfile, lockplan, promptfile, verify
 from prompthooks.errors import FatalError
 from prompthooks.hashing import PromptContent
 from prompthooks.records import CommittedPrompt, LockEntry, PromptFile
@@ -80,34 +80,9 @@ def read(root: str, ref: str) -> Snapshot:
         content = contents[entry.path]
         if entry.dependencies:
             try:
-                content = content._replace(body=flattened(entry, content, sources, settings))
+                content = content._replace(body=flatten.self_contained(entry, content, sources, settings))
             except FatalError as error:
                 unflattenable.append(Unflattenable(name, entry, error.message))
                 continue
         prompts.append(CommittedPrompt(name, entry, content))
     return Snapshot(commit, prompts, unflattenable)
-
-
-def flattened(entry: LockEntry, content: PromptContent, sources: dict[str, str], settings: config.Config) -> str:
-    """The self-contained, verified template of a composed prompt; a FatalError names what cannot be inlined."""
-    from prompthooks import flatten, variables
-
-    jinja = variables.uses_jinja(entry.path, content.metadata)
-    try:
-        text = flatten.flatten(entry.path, content.body, sources, settings, jinja=jinja)
-        if jinja:
-            constructs = sorted({kind for path in sources for kind, _, _ in _references(sources, path, entry)})
-            note = f" (it uses {', '.join(constructs)})" if constructs else ""
-            flatten.verify(entry.path, content.body, text, sources, settings, entry.variables or (), entry.optional, note)
-    except flatten.NotFlattenable as error:
-        raise FatalError(f"cannot be registered as a self-contained template: {error}", path=entry.path) from None
-    return text
-
-
-def _references(sources: dict[str, str], path: str, entry: LockEntry) -> list[tuple[str, str, int]]:
-    if path != entry.path and path not in entry.dependencies:
-        return []
-    from prompthooks import variables
-
-    body = promptfile.load(sources[path].encode(), path).content.body
-    return list(variables.analyse(body, path, {}, 1).references)

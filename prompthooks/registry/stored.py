@@ -105,7 +105,25 @@ def from_lock(locked_hash: str, dependencies: tuple[str, ...], flattened_hash: s
     return FromGit(locked_hash, flattened_hash if dependencies else locked_hash)
 
 
-def integrity_problem(version: StoredVersion, git: FromGit | None = None) -> str | None:
+def from_pin(pinned_hash: str) -> FromGit:
+    """An exported ``PROMPT_<NAME>_HASH``: the lock's hash of a version registered as it is locked.
+
+    A composed prompt's registered text (its flattened copy) hashes to something else, which a pin
+    does not carry: its caller must make the flattened copy from git, or refuse to vouch for it.
+    """
+    return FromGit(pinned_hash, pinned_hash)
+
+
+class Problem(NamedTuple):
+    """Why a version is not intact: what was hashed, what it must be, what it is, and one line saying so."""
+
+    where: str  # "the registry's text of MLflow version 3", "MLflow version 3 (its prompthooks_hash)"
+    expected: str
+    actual: str
+    reason: str
+
+
+def problem_of(version: StoredVersion, git: FromGit | None = None) -> Problem | None:
     """Why ``version`` is not intact, or None: the one check sync, deploy, status, export, uri and the loader make.
 
     With ``git``, the version must carry the lock's hash and its text must hash to what git says;
@@ -115,12 +133,19 @@ def integrity_problem(version: StoredVersion, git: FromGit | None = None) -> str
     """
     where = f"MLflow version {version.number}"
     if version.semver is None or version.hash is None:
-        return f"{where} is missing its prompthooks tags (not registered by prompthooks sync)"
+        return Problem(
+            f"{where}, which prompthooks sync did not register", "a prompthooks_hash tag", "nothing verifiable",
+            f"{where} is missing its prompthooks tags (not registered by prompthooks sync)",
+        )  # fmt: skip
     if git is not None and version.hash != git.hash:
-        return f"{where} has {version.semver} with {version.hash}, the lock has {git.hash}"
+        return Problem(f"{where} (its prompthooks_hash)", git.hash, version.hash, f"{where} has {version.semver} with {version.hash}, the lock has {git.hash}")
+    text = f"the registry's text of {where}"
     actual = version.text_hash()
     if actual is None:
-        return f"{where} was modified in the registry: its template or metadata can no longer be read"
+        return Problem(
+            text, git.text_hash if git is not None and git.text_hash else version.hash, "nothing readable",
+            f"{where} was modified in the registry: its template or metadata can no longer be read",
+        )  # fmt: skip
     if git is not None and git.text_hash is not None:
         wanted: str | None = git.text_hash
     elif git is not None or version.composed:
@@ -128,8 +153,15 @@ def integrity_problem(version: StoredVersion, git: FromGit | None = None) -> str
     else:
         wanted = version.hash
     if actual != wanted:
-        return f"{where} was modified in the registry: its template and metadata hash to {_short(actual)}, not {_short(wanted)}"
+        reason = f"{where} was modified in the registry: its template and metadata hash to {_short(actual)}, not {_short(wanted)}"
+        return Problem(text, wanted or f"a {TAG_FLATTENED_HASH} tag", actual, reason)
     return None
+
+
+def integrity_problem(version: StoredVersion, git: FromGit | None = None) -> str | None:
+    """``problem_of``'s reason, in one line: what the commands print."""
+    problem = problem_of(version, git)
+    return None if problem is None else problem.reason
 
 
 def tag_dict(items: object) -> dict[str, str]:

@@ -4,6 +4,11 @@ Which version: ``version=``; else ``PROMPT_<NAME>_VERSION``; else ``env=`` / ``P
 (an MLflow alias, and its A/B split); else the deployed tree's lock.  Where from: the
 registry when ``MLFLOW_TRACKING_URI`` is set and mlflow is installed, else the deployed tree.
 
+Verified against git: a registry version is checked (``registry.stored.problem_of``) against the
+deployed tree's lock entry of that version, else the pin naming it (``PROMPT_<NAME>_HASH``);
+only with neither does the registry's own tag vouch for its text (refused with
+``PROMPTHOOKS_REQUIRE_GIT_HASH``).  Nothing ``load`` raises carries a credential.
+
 The cache keeps one *resolution* per request: the verified prompt of every arm, and the
 split.  Pinned semvers never expire; an environment's resolution is fresh for the TTL, then
 served at once while one background fetch refreshes it (stale-while-revalidate).  Registry
@@ -15,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import json
 import logging
 import os
 import sys
@@ -32,7 +36,8 @@ from prompthooks.runtime.errors import PromptIntegrityError, PromptUnavailableEr
 from prompthooks.runtime.prompt import Prompt, Source
 
 if TYPE_CHECKING:
-    from prompthooks.registry.stored import StoredVersion
+    from prompthooks.records import LockEntry
+    from prompthooks.registry.stored import FromGit, StoredVersion
     from prompthooks.runtime.reader import RuntimeReader
 
 logger: Final = logging.getLogger("prompthooks")
@@ -46,7 +51,7 @@ class Request(NamedTuple):
     name: str
     semver: str | None  # a pinned version
     environment: str | None  # an alias, when no version is pinned
-    wanted_hash: str | None  # PROMPT_<NAME>_HASH, or the lock's hash when the lock chose the version
+    wanted_hash: str | None  # the git hash of ``semver`` known up front: PROMPT_<NAME>_HASH when the pin names it, or the lock's
     why: str  # what chose the version, for messages
 
     @property
@@ -134,16 +139,40 @@ def _log_once(name: str, cause: str, message: str) -> None:
         if key in _state.logged:
             return
         _state.logged.add(key)
-    uri = _registry_uri()
-    if uri:
-        from prompthooks.secrets import Redactor
-
-        message = Redactor.for_tracking(uri)(message)
-    logger.warning("%s", message)
+    logger.warning("%s", _mask(message))
 
 
 def _registry_uri() -> str | None:
     return os.environ.get("MLFLOW_REGISTRY_URI") or os.environ.get("MLFLOW_TRACKING_URI") or None
+
+
+def _mask(text: str) -> str:
+    """``text`` without the credentials of either registry URI, the secret environment variables, or any URI's user info."""
+    from prompthooks.secrets import Redactor
+
+    uris = (os.environ.get("MLFLOW_REGISTRY_URI") or "", os.environ.get("MLFLOW_TRACKING_URI") or "")
+    return Redactor([secret for uri in uris for secret in Redactor.for_tracking(uri).secrets])(text)
+
+
+_MASKED_ATTRIBUTES: Final = ("why", "wanted", "where", "expected", "actual")
+
+
+def _masked(error: BaseException) -> BaseException:
+    """The error as ``load`` raises it: every text in it masked, and no chained exception that could hold a credential."""
+    error.args = tuple(_mask(item) if isinstance(item, str) else item for item in error.args)
+    for attribute in _MASKED_ATTRIBUTES:
+        value = getattr(error, attribute, None)
+        if isinstance(value, str):
+            setattr(error, attribute, _mask(value))
+    error.__cause__ = None
+    error.__context__ = None
+    error.__suppress_context__ = True
+    # A cached answer is raised again on every call: without this its traceback would grow each time.
+    return error.with_traceback(None)
+
+
+def _require_git_hash() -> bool:
+    return (os.environ.get(contract.REQUIRE_GIT_HASH_VARIABLE) or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _mlflow_installed() -> bool:
@@ -163,9 +192,11 @@ def _variables(name: str) -> tuple[str, str]:
 def _request(name: str, version: str | None, env: str | None, root: str | None) -> tuple[Request, trees.Tree | None]:
     """What is wanted; reads the deployed tree only when the lock must choose the version."""
     variable, hash_variable = _variables(name)
+    pinned = os.environ.get(variable) or None
     if version is not None:
-        return Request(name, version, None, os.environ.get(hash_variable) or None, "the version= argument"), None
-    pinned = os.environ.get(variable)
+        # A pin constrains the version it names, no other: version="1.0.0" beside PROMPT_<NAME>_VERSION=1.0.1 owes it nothing.
+        pin_hash = (os.environ.get(hash_variable) or None) if pinned == version else None
+        return Request(name, version, None, pin_hash, "the version= argument"), None
     if pinned:
         return Request(name, pinned, None, os.environ.get(hash_variable) or None, variable), None
     environment = env or os.environ.get(contract.ENV_VARIABLE) or None
@@ -194,6 +225,14 @@ def load(
     deadline: float | None = None,
 ) -> Prompt:
     """The verified prompt ``name`` as deployed: see the module's docstring for the rules."""
+    try:
+        return _load(name, version, env, key, root, deadline)
+    except Exception as error:  # leaves masked, without the chain or the frames (and their locals) that led here
+        failure = error
+    raise _masked(failure)
+
+
+def _load(name: str, version: str | None, env: str | None, key: str | None, root: str | None, deadline: float | None) -> Prompt:
     request, tree = _request(name, version, env, root)
     uri = _registry_uri()
     if uri is None or not _mlflow_installed():
@@ -259,7 +298,7 @@ def _tree_prompt(
         raise PromptUnavailableError(name, request.wanted, str(error)) from None
     return shape.build(
         name, entry.version, entry.hash, found.content, entry.path,
-        source=source, mlflow_version=mlflow_version, variables=entry.variables, search_path=found.search_path,
+        source=source, mlflow_version=mlflow_version, variables=entry.variables, search_path=found.search_path, sources=found.sources,
     )  # fmt: skip
 
 
@@ -285,21 +324,26 @@ def _from_registry(uri: str, request: Request, key: str | None, root: str | None
             prompt = _choose(entry.resolution, request.name, key)
             if fresh:
                 return prompt
+            failure = entry.failure  # as it was before this call: a refresh started now answers the next calls
             if now >= entry.next_attempt:
                 _start(uri, cache_key, root, _budget(deadline))  # refresh in the background; serve at once
-            if entry.failure is not None:
-                return _stale(request, root, prompt, entry.failure)
+            if failure is not None:
+                return _stale(request, root, prompt, failure)
             return replace(prompt, source="cache")
         if entry.failure is not None and now < entry.next_attempt:
             return _fallback(request, root, entry.failure)  # failed a moment ago: do not make every call wait
     budget = _budget(deadline)
     try:
         flight = _start(uri, cache_key, root, budget)
-    except Exception as error:  # mlflow cannot even be set up: as good as unreachable
-        _log_once(request.name, "setup", f"prompt {request.name}: cannot set up the registry client: {error}")
-        return _fallback(request, root, f"cannot set up the registry client for {_shown(uri)}: {str(error)[:200]}")
+    except Exception as error:  # mlflow cannot even be imported: as good as unreachable
+        failure = f"cannot set up the registry client for {_shown(uri)}: {_mask(str(error))[:200]}"
+        _log_once(request.name, "setup", f"prompt {request.name}: {failure}")
+        _failing(cache_key, failure)
+        return _fallback(request, root, failure)
     if not flight.done.wait(budget):
-        return _fallback(request, root, f"the registry {_shown(uri)} did not answer within the {budget:g} s deadline")
+        failure = f"the registry {_shown(uri)} did not answer within the {budget:g} s deadline"
+        _failing(cache_key, failure)  # the next calls within the back-off do not wait for it again
+        return _fallback(request, root, failure)
     outcome = flight.outcome
     if isinstance(outcome, Resolution):
         return _choose(outcome, request.name, key)
@@ -307,6 +351,15 @@ def _from_registry(uri: str, request: Request, key: str | None, root: str | None
         return _fallback(request, root, str(outcome))
     assert isinstance(outcome, Exception)
     raise outcome
+
+
+def _failing(cache_key: CacheKey, failure: str) -> None:
+    """The registry failed this request: fall back at once until the back-off has passed (a fetch may still be in flight)."""
+    with _state.lock:
+        entry = _state.entries.setdefault(cache_key, _Entry())
+        if entry.resolution is None and entry.error is None:
+            entry.failure = failure
+            entry.next_attempt = time.monotonic() + MAX_RETRY_DELAY
 
 
 def _budget(deadline: float | None) -> float:
@@ -352,7 +405,7 @@ def _reader(uri: str) -> RuntimeReader:
     if reader is None:
         from prompthooks.runtime.reader import RuntimeReader
 
-        reader = RuntimeReader(uri)  # imports mlflow: once per process, before any deadline starts
+        reader = RuntimeReader(uri)  # imports mlflow: once per process, before any deadline starts (its store: in the worker)
         with _state.lock:
             reader = _state.readers.setdefault(uri, reader)
     return reader
@@ -386,11 +439,9 @@ def _fly(state: _State, reader: RuntimeReader, cache_key: CacheKey, root: str | 
         outcome = error
     except _Outage as error:
         outcome = error
-    except Exception as error:  # requests, MLflow, sockets: the registry failed us
-        from prompthooks.secrets import Redactor
-
+    except Exception as error:  # requests, MLflow, SQLAlchemy, sockets, making MLflow's store: the registry failed us
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        outcome = _Outage(f"the registry {reader.shown_uri} failed: {Redactor.for_tracking(reader.uri)(message)[:300]}")
+        outcome = _Outage(f"the registry {reader.shown_uri} failed: {_mask(message)[:300]}")
     now = time.monotonic()
     with state.lock:
         entry = state.entries.setdefault(cache_key, _Entry())
@@ -468,51 +519,73 @@ def _split_of(name: str, environment: str, raw: str | None, aliases: dict[str, i
     return split
 
 
+def _anchor(stored: StoredVersion, request: Request, tree: trees.Tree | None) -> tuple[FromGit | None, LockEntry | None]:
+    """What git says this registry version must hold, and the deployed tree's lock entry of it when there is one.
+
+    The lock entry of that very version, else the pin naming it (``PROMPT_<NAME>_HASH``); with neither,
+    None: the registry's own tags are the check, unless ``PROMPTHOOKS_REQUIRE_GIT_HASH`` refuses that.
+    """
+    from prompthooks.registry.stored import from_lock, from_pin
+
+    name, semver = request.name, stored.semver
+    hash_variable = _variables(name)[1]
+    entry = tree.entries.get(name) if tree is not None else None
+    locked = entry if entry is not None and entry.version == semver else None
+    pinned = request.wanted_hash if request.semver is not None and request.semver == semver else None
+    if locked is not None:
+        assert tree is not None and semver is not None
+        if pinned is not None and pinned != locked.hash:  # one semver, two contents: never serve either silently
+            raise PromptIntegrityError(name, semver, pinned, locked.hash, f"the deployed tree's lock entry ({tree.lock_path})")
+        flattened: str | None = None
+        if locked.dependencies:
+            try:
+                flattened = trees.flattened_hash(tree, name, locked)
+            except trees.TreeError as error:
+                raise PromptUnavailableError(
+                    name, request.wanted,
+                    f"{name} {semver} includes other templates, so the registry holds a flattened copy whose hash is made "
+                    f"from the deployed tree's files, and {error}; ship the prompt files with {tree.lock_path}",
+                ) from None  # fmt: skip
+        return from_lock(locked.hash, locked.dependencies, flattened), locked
+    held = f" ({tree.lock_path} has {entry.version})" if entry is not None and tree is not None else ""
+    if pinned is not None:
+        if stored.composed:  # a pin carries the lock's hash, not the hash of the flattened copy the registry holds
+            raise PromptUnavailableError(
+                name, request.wanted,
+                f"{name} {semver} includes other templates: the registry holds a flattened copy, which {hash_variable} cannot verify, "
+                f"and the deployed tree has no lock entry of {name} {semver}{held} to make that copy from git; "
+                f"deploy the image whose prompts.lock has {name} {semver} with this pin",
+            )  # fmt: skip
+        return from_pin(pinned), None
+    if _require_git_hash():
+        raise PromptUnavailableError(
+            name, request.wanted,
+            f"MLflow version {stored.number} ({semver}) has no hash from git to be verified against: the deployed tree has no lock entry "
+            f"of {name} {semver}{held} and no {hash_variable} names {semver}; {contract.REQUIRE_GIT_HASH_VARIABLE} refuses to let "
+            "the registry vouch for its own text",
+        )  # fmt: skip
+    return None, None
+
+
 def _verified(stored: StoredVersion, request: Request, tree: trees.Tree | None, variant: str | None) -> Prompt:
-    """The registry's version as a Prompt, if its text hashes to its tag (and to the lock when the tree has that version)."""
-    from prompthooks.hashing import content_hash
-    from prompthooks.registry.stored import stored_content
+    """The registry's version as a Prompt, if it holds what git says (``registry.stored.problem_of``, against ``_anchor``)."""
+    from prompthooks.registry.stored import problem_of
     from prompthooks.runtime import shape
 
     name, tags = request.name, stored.tags
-    semver, expected = tags.get(contract.TAG_VERSION), tags.get(contract.TAG_HASH)
-    where = f"the registry's text of MLflow version {stored.number}"
-    content = stored_content(tags)
-    if semver is None or expected is None or content is None:
-        raise PromptIntegrityError(
-            name, semver or f"(MLflow version {stored.number})", expected or "a prompthooks_hash tag", "nothing verifiable",
-            f"MLflow version {stored.number}, which prompthooks sync did not register",
-        )  # fmt: skip
-    # A composed prompt (issue #8) is registered flattened: its text hashes to the flattened copy's hash, while
-    # prompthooks_hash stays the lock's hash over its dependency closure, the one compared with the lock below.
-    must_be = tags.get(contract.TAG_FLATTENED_HASH) or expected
-    actual = content_hash(content)
-    if actual != must_be:
-        raise PromptIntegrityError(name, semver, must_be, actual, where)
-    if request.wanted_hash is not None and request.semver == semver and request.wanted_hash != expected:
-        raise PromptIntegrityError(name, semver, request.wanted_hash, expected, f"MLflow version {stored.number} (its prompthooks_hash)")
+    git, locked = _anchor(stored, request, tree)
+    problem = problem_of(stored, git)
+    if problem is not None:
+        raise PromptIntegrityError(name, stored.semver or f"(MLflow version {stored.number})", problem.expected, problem.actual, problem.where)
+    content, semver, hash_ = stored.content, stored.semver, stored.hash
+    assert content is not None and semver is not None and hash_ is not None  # intact
+    # The lock entry's interface and path where the tree has this version; else the interface is read from the verified
+    # content (never from the registry's prompthooks_variables), and the file's kind from its prompthooks_path (README).
+    variables = locked.variables if locked is not None else None
     entry = tree.entries.get(name) if tree is not None else None
-    variables: tuple[str, ...] | None = None
-    if entry is not None and entry.version == semver:
-        if entry.hash != expected:  # one semver naming two contents
-            raise PromptIntegrityError(name, semver, entry.hash, expected, f"MLflow version {stored.number} (its prompthooks_hash, against {tree.lock_path if tree else ''})")
-        variables = entry.variables
-    if variables is None:
-        variables = _tagged_variables(tags)
-    path = tags.get(contract.TAG_PATH) or (entry.path if entry is not None else name)
-    prompt = shape.build(name, semver, expected, content, path, source="registry", mlflow_version=stored.number, variables=variables)
+    path = locked.path if locked is not None else tags.get(contract.TAG_PATH) or (entry.path if entry is not None else name)
+    prompt = shape.build(name, semver, hash_, content, path, source="registry", mlflow_version=stored.number, variables=variables)
     return replace(prompt, variant=variant) if variant is not None else prompt
-
-
-def _tagged_variables(tags: dict[str, str]) -> tuple[str, ...] | None:
-    raw = tags.get(contract.VARIABLES_TAG)
-    if raw is None:
-        return None
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return None
-    return tuple(parsed) if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed) else None
 
 
 @functools.cache

@@ -1,4 +1,9 @@
-"""``Prompt``: one verified prompt version, as ``load`` serves it, and its rendering."""
+"""``Prompt``: one verified prompt version, as ``load`` serves it, and its rendering.
+
+Rendering never runs code a template asks for: Jinja templates render in Jinja's
+``SandboxedEnvironment`` (as MLflow's ``PromptVersion.format`` does), Dotprompt bodies with
+Dotprompt's Handlebars (which reads only mappings and lists), Markdown and text by substitution.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from prompthooks.records import JINJA_EXTENSIONS
+from prompthooks.runtime.dotprompt import Setup
 from prompthooks.runtime.errors import PromptFormatError
 
 Source = Literal["registry", "lock", "cache"]
@@ -16,7 +22,8 @@ Message = Mapping[str, str]  # {"role": ..., "content": ...}
 Template = str | tuple[Message, ...]
 
 JINJA: Final = "jinja"
-PLACEHOLDER: Final = "placeholder"  # ``{{ name }}`` substitution: Markdown, text, Dotprompt bodies
+DOTPROMPT: Final = "dotprompt"  # Handlebars with Dotprompt's helpers, rendered by dotpromptz
+PLACEHOLDER: Final = "placeholder"  # ``{{ name }}`` substitution: Markdown, text
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
 
 
@@ -42,13 +49,20 @@ class Prompt:
     # Folders an ``{% include %}`` is resolved against, as Jinja2's FileSystemLoader would (file mode);
     # empty for a registry copy, which is self-contained.
     search_path: tuple[str, ...] = field(default=(), repr=False)
+    # A Dotprompt's partials (file mode) and input defaults.
+    dotprompt: Setup = field(default=Setup(), repr=False)
 
     @property
     def is_chat(self) -> bool:
         return not isinstance(self.template, str)
 
     def format(self, **values: Any) -> str | list[dict[str, str]]:
-        """Render with the values; a missing variable raises ``PromptFormatError`` naming it, extra ones are ignored."""
+        """Render with the values; a missing variable raises ``PromptFormatError`` naming it, extra ones are ignored.
+
+        A Dotprompt renders as Dotprompt does: its text, or its messages when it sets roles (``{{role "system"}}``).
+        """
+        if self.engine == DOTPROMPT and isinstance(self.template, str):
+            return self._dotprompt(self.template, values)
         if isinstance(self.template, str):
             return self._render(self.template, values)
         return [{**message, "content": self._render(message["content"], values)} for message in self.template]
@@ -57,22 +71,39 @@ class Prompt:
         if self.engine != JINJA:
             return _substitute(self, text, values)
         import jinja2  # only when a prompt is rendered
+        from jinja2.exceptions import SecurityError
 
         try:
             return str(_compiled(text, self.search_path).render(values))
+        except SecurityError as error:
+            raise PromptFormatError(f"prompt {self.name} {self.version}: refused by Jinja's sandbox, nothing ran: {error}") from None
         except jinja2.UndefinedError as error:
             raise PromptFormatError(f"prompt {self.name} {self.version}: missing variable: {error.message}") from None
         except jinja2.TemplateError as error:
             raise PromptFormatError(f"prompt {self.name} {self.version}: cannot render: {error}") from None
 
+    def _dotprompt(self, text: str, values: Mapping[str, Any]) -> str | list[dict[str, str]]:
+        from prompthooks.runtime import dotprompt
+
+        defaults = dotprompt.defaults_of(self.dotprompt)
+        missing = sorted(name for name in self.variables if name not in values and name not in defaults)
+        if missing:  # Handlebars would render them empty; optional inputs (``style?: string``) are not in ``variables``
+            raise PromptFormatError(f"prompt {self.name} {self.version}: missing variable(s): {', '.join(missing)}")
+        try:
+            return dotprompt.render(text, self.dotprompt, values)
+        except dotprompt.RenderError as error:
+            raise PromptFormatError(f"prompt {self.name} {self.version}: cannot render as Dotprompt: {error}") from None
+
 
 @functools.lru_cache(maxsize=256)
 def _environment(search_path: tuple[str, ...]) -> Any:
     import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
-    # Jinja2's defaults otherwise, as the application's own Environment(loader=FileSystemLoader(...)) renders.
+    # Jinja2's defaults otherwise, as the application's own Environment(loader=FileSystemLoader(...)) renders,
+    # in the sandbox MLflow's PromptVersion.format() uses: a template reaches no Python internals.
     loader = jinja2.FileSystemLoader(list(search_path)) if search_path else None
-    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, extensions=list(JINJA_EXTENSIONS))
+    return SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, extensions=list(JINJA_EXTENSIONS))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -9,6 +9,7 @@ made, never by importing this module.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any, Final
 
 from prompthooks.contract import TAG_VERSION
@@ -16,6 +17,7 @@ from prompthooks.registry.stored import IS_PROMPT_FILTER, PromptState, StoredVer
 from prompthooks.secrets import display_uri
 
 RUNTIME_API: Final = "/api/2.0/mlflow"
+DATABASE_SCHEMES: Final = frozenset({"postgresql", "mysql", "sqlite", "mssql"})  # MLflow's SQLAlchemy stores
 
 
 class RegistryNotFound(Exception):
@@ -29,8 +31,12 @@ def _quote(value: str) -> str:
 class RuntimeReader:
     """Reads for the loader: plain REST through mlflow's own HTTP helper (its auth, TLS and headers).
 
-    A non-HTTP registry (a local sqlite store) is read through MLflow's store instead; the
-    loader's worker thread bounds those by its deadline.
+    Any other registry (``databricks``, ``sqlite:///…``, ``postgresql://…``, ``mysql://…``) is read
+    through MLflow's own store for that URI.  Making the reader only imports what it needs (outside
+    the loader's deadline, as ``import mlflow`` is); the store itself, which may connect to a
+    database and retry for minutes, is made by the first read, in the loader's worker thread,
+    so the deadline and the retry back-off cover it.  A store that could not be made is tried
+    again by the next read.
     """
 
     def __init__(self, uri: str) -> None:
@@ -41,11 +47,26 @@ class RuntimeReader:
         self.shown_uri = display_uri(uri)
         self._rest = rest_utils
         self._creds = functools.partial(get_default_host_creds, uri)
-        self._store: Any = None
-        if not uri.startswith(("http://", "https://")):
+        self.rest = uri.startswith(("http://", "https://"))
+        self._made: Any = None
+        self._making = threading.Lock()
+        if not self.rest:
             import mlflow
 
-            self._store = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)._get_registry_client().store  # type: ignore[no-untyped-call]
+            self._mlflow = mlflow
+            if uri.partition(":")[0].partition("+")[0] in DATABASE_SCHEMES:
+                import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401 - seconds of imports, before any deadline
+
+    @property
+    def _store(self) -> Any:
+        """MLflow's store for a non-HTTP registry, made on first use (None for an HTTP one)."""
+        if self.rest:
+            return None
+        with self._making:
+            if self._made is None:
+                client = self._mlflow.MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+                self._made = client._get_registry_client().store  # type: ignore[no-untyped-call]
+            return self._made
 
     def _get(self, endpoint: str, params: dict[str, str], timeout: float) -> dict[str, Any]:
         response = self._rest.http_request(  # type: ignore[no-untyped-call]
@@ -62,9 +83,10 @@ class RuntimeReader:
 
     def prompt(self, name: str, timeout: float) -> PromptState:
         """The prompt's tags (where deploy's split lives) and its aliases: one request."""
-        if self._store is not None:
+        store = self._store
+        if store is not None:
             try:
-                model = self._store.get_registered_model(name)
+                model = store.get_registered_model(name)
             except Exception as error:
                 if self._not_found(error):
                     raise RegistryNotFound(str(error)) from None
@@ -77,9 +99,10 @@ class RuntimeReader:
 
     def version(self, name: str, number: int, timeout: float) -> StoredVersion:
         """One MLflow version of the prompt, with its tags (template, hash, semver): one request."""
-        if self._store is not None:
+        store = self._store
+        if store is not None:
             try:
-                found = self._store.get_model_version(name, str(number))
+                found = store.get_model_version(name, str(number))
             except Exception as error:
                 if self._not_found(error):
                     raise RegistryNotFound(str(error)) from None
@@ -91,8 +114,9 @@ class RuntimeReader:
     def version_by_semver(self, name: str, semver: str, timeout: float) -> list[StoredVersion]:
         """The MLflow versions tagged with this ``prompthooks_version``: one search."""
         filter_string = f"name = {_quote(name)} AND {IS_PROMPT_FILTER} AND tag.{TAG_VERSION} = {_quote(semver)}"
-        if self._store is not None:
-            page = self._store.search_model_versions(filter_string=filter_string, max_results=100)
+        store = self._store
+        if store is not None:
+            page = store.search_model_versions(filter_string=filter_string, max_results=100)
             return [StoredVersion(item.name, int(item.version), tag_dict(item.tags)) for item in page]
         document = self._get("model-versions/search", {"filter": filter_string, "max_results": "100"}, timeout)
         return [StoredVersion(str(item["name"]), int(item["version"]), tag_dict(item.get("tags"))) for item in document.get("model_versions", [])]

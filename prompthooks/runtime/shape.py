@@ -11,7 +11,10 @@ from types import MappingProxyType
 from typing import Any
 
 from prompthooks.hashing import PromptContent
-from prompthooks.runtime.prompt import JINJA, PLACEHOLDER, Prompt, Source, Template
+from prompthooks.runtime.dotprompt import Setup, setup_of
+from prompthooks.runtime.prompt import DOTPROMPT, JINJA, PLACEHOLDER, Prompt, Source, Template
+
+DOTPROMPT_SUFFIX = ".prompt"
 
 
 def _frozen(value: object) -> Mapping[str, Any] | None:
@@ -26,6 +29,18 @@ def template_of(content: PromptContent, path: str) -> Template:
     return content.body if found is None else tuple(found.messages)
 
 
+def partials_of(path: str, sources: Mapping[str, str]) -> dict[str, str]:
+    """A Dotprompt's partials among its closure's files (``_name.prompt`` beside it): name -> body, as sync inlines them."""
+    from prompthooks import frontmatter
+
+    found = {}
+    for other, text in sources.items():
+        base = other.rpartition("/")[2]
+        if other != path and base.startswith("_") and base.endswith(DOTPROMPT_SUFFIX):
+            found[base[1 : -len(DOTPROMPT_SUFFIX)]] = frontmatter.parse(text, other).body
+    return found
+
+
 def build(
     name: str,
     version: str,
@@ -37,11 +52,16 @@ def build(
     mlflow_version: int | None,
     variables: tuple[str, ...] | None,
     search_path: tuple[str, ...] = (),
+    sources: Mapping[str, str] | None = None,
 ) -> Prompt:
+    """``sources``: the verified files of its closure (file mode), for a Dotprompt's partials; a registry copy is self-contained."""
     from prompthooks import modelconfig
     from prompthooks import variables as interface
 
-    engine = JINJA if interface.uses_jinja(path, content.metadata) else PLACEHOLDER
+    if path.endswith(DOTPROMPT_SUFFIX):
+        engine = DOTPROMPT
+    else:
+        engine = JINJA if interface.uses_jinja(path, content.metadata) else PLACEHOLDER
     if variables is None:
         variables = interface.find(content.body, path, content.metadata, 1)
     response_format = content.metadata.get("response_format")
@@ -57,4 +77,5 @@ def build(
         source=source,
         engine=engine,
         search_path=search_path if engine == JINJA else (),
+        dotprompt=setup_of(content.metadata, partials_of(path, sources or {})) if engine == DOTPROMPT else Setup(),
     )

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from prompthooks.contract import ROOT_VARIABLE
 from prompthooks.hashing import PromptContent
 from prompthooks.records import LockEntry
 from prompthooks.runtime.errors import PromptIntegrityError
+
+if TYPE_CHECKING:
+    from prompthooks.config import Config
 
 DEFAULT_LOCK = "prompts.lock"
 
@@ -27,36 +30,39 @@ class Tree(NamedTuple):
     lock_path: str
     entries: dict[str, LockEntry]
     dependencies: dict[str, tuple[str, ...]] = {}  # by path, of prompts and fragments, from the lock
+    settings: Config | None = None  # ``[tool.prompthooks]`` of the tree's pyproject.toml; None: it has none (the defaults)
 
 
 class DeployedFile(NamedTuple):
     entry: LockEntry
     content: PromptContent
     search_path: tuple[str, ...]  # where its includes resolve, as Jinja2's FileSystemLoader would
+    sources: dict[str, str] = {}  # every file of its closure, itself included: path -> text with LF endings, verified
 
 
 _trees: dict[tuple[str, int, int], Tree] = {}
+_flattened: dict[tuple[str, str, str, Config | None], str] = {}  # (root, path, locked hash, settings) -> hash of the flattened copy
 _lock = threading.Lock()
 
 
-def _lock_name(directory: str) -> str | None:
-    """The lock file this directory declares (``[tool.prompthooks] lock``), if it has one."""
+def _lock_name(directory: str) -> tuple[str, Config | None] | None:
+    """The lock file this directory declares (``[tool.prompthooks] lock``), and its settings, if it has one."""
     pyproject = os.path.join(directory, "pyproject.toml")
     if os.path.isfile(pyproject):
         from prompthooks import config
         from prompthooks.errors import FatalError
 
         try:
-            name = config.load(directory).lock
+            settings = config.load(directory)
         except FatalError as error:
             raise TreeError(str(error)) from None
-        if os.path.isfile(os.path.join(directory, name)):
-            return name
-    return DEFAULT_LOCK if os.path.isfile(os.path.join(directory, DEFAULT_LOCK)) else None
+        if os.path.isfile(os.path.join(directory, settings.lock)):
+            return settings.lock, settings
+    return (DEFAULT_LOCK, None) if os.path.isfile(os.path.join(directory, DEFAULT_LOCK)) else None
 
 
-def find_root(root: str | None) -> tuple[str, str]:
-    """(root, lock file name); ``TreeError`` when there is none."""
+def find_root(root: str | None) -> tuple[str, tuple[str, Config | None]]:
+    """(root, (lock file name, settings)); ``TreeError`` when there is none."""
     explicit = root or os.environ.get(ROOT_VARIABLE)
     if explicit:
         directory = os.path.abspath(explicit)
@@ -77,7 +83,7 @@ def find_root(root: str | None) -> tuple[str, str]:
 
 def open_tree(root: str | None) -> Tree:
     """The deployed tree's lock, parsed once per lock file state."""
-    directory, name = find_root(root)
+    directory, (name, settings) = find_root(root)
     lock_path = os.path.join(directory, name)
     try:
         stat = os.stat(lock_path)
@@ -102,7 +108,7 @@ def open_tree(root: str | None) -> Tree:
         raise TreeError(f"cannot read {lock_path}: {error.strerror}") from None
     dependencies = {path: fragment.dependencies for path, fragment in fragments.items()}
     dependencies.update({entry.path: entry.dependencies for entry in entries.values() if entry.dependencies})
-    tree = Tree(directory, lock_path, entries, dependencies)
+    tree = Tree(directory, lock_path, entries, dependencies, settings)
     with _lock:
         _trees[key] = tree
     return tree
@@ -118,20 +124,24 @@ def content_of(tree: Tree, name: str, entry: LockEntry) -> DeployedFile:
     from prompthooks.errors import FatalError
     from prompthooks.hashing import content_hash
 
-    def own(relative: str) -> PromptContent:
-        path = os.path.join(tree.root, relative)
-        try:
-            with open(path, "rb") as file:
-                raw = file.read()
-            return promptfile.load(raw, relative).content
-        except FatalError as error:
-            raise TreeError(str(error)) from None
-        except OSError as error:
-            raise TreeError(f"cannot read {path}: {error.strerror}") from None
+    loaded: dict[str, promptfile.Loaded] = {}  # each file read once: what is hashed is what is served
+
+    def own(relative: str) -> promptfile.Loaded:
+        if relative not in loaded:
+            path = os.path.join(tree.root, relative)
+            try:
+                with open(path, "rb") as file:
+                    raw = file.read()
+                loaded[relative] = promptfile.load(raw, relative)
+            except FatalError as error:
+                raise TreeError(str(error)) from None
+            except OSError as error:
+                raise TreeError(f"cannot read {path}: {error.strerror}") from None
+        return loaded[relative]
 
     def closure_hash(relative: str, seen: frozenset[str]) -> str:
         """The lock's hash recipe: a file's own hash, combined with its dependencies' (as ``composition`` does)."""
-        own_hash = content_hash(own(relative))
+        own_hash = content_hash(own(relative).content)
         dependencies = tree.dependencies.get(relative, ())
         if not dependencies or relative in seen:
             return own_hash
@@ -142,14 +152,41 @@ def content_of(tree: Tree, name: str, entry: LockEntry) -> DeployedFile:
         return combined
 
     path = os.path.join(tree.root, entry.path)
-    content = own(entry.path)
     actual = closure_hash(entry.path, frozenset())
     if actual != entry.hash:
         raise PromptIntegrityError(name, entry.version, entry.hash, actual, f"the deployed file {entry.path}")
     # Includes resolve against the prompt's folder, then the repository root (composition's default search path).
     folder = os.path.dirname(path)
     search_path = (folder,) if folder == tree.root else (folder, tree.root)
-    return DeployedFile(entry, content, search_path)
+    sources = {relative: promptfile.normalize_newlines(found.text) for relative, found in loaded.items()}
+    return DeployedFile(entry, loaded[entry.path].content, search_path, sources)
+
+
+def flattened_hash(tree: Tree, name: str, entry: LockEntry) -> str:
+    """The hash the registry's copy of a composed prompt must have: its deployed files, verified, flattened as sync does.
+
+    The flattened copy is a function of the closure's content, which the lock's hash pins: computed once per
+    lock entry and settings.  ``TreeError`` when the files are missing or cannot be flattened,
+    ``PromptIntegrityError`` when they are not what the lock says.
+    """
+    key = (tree.root, entry.path, entry.hash, tree.settings)
+    with _lock:
+        found = _flattened.get(key)
+    if found is not None:
+        return found
+    from prompthooks import config, flatten
+    from prompthooks.errors import FatalError
+    from prompthooks.hashing import content_hash
+
+    deployed = content_of(tree, name, entry)
+    try:
+        text = flatten.self_contained(entry, deployed.content, deployed.sources, tree.settings or config.DEFAULT, check=False)
+    except FatalError as error:
+        raise TreeError(str(error)) from None
+    computed = content_hash(deployed.content._replace(body=text))
+    with _lock:
+        _flattened[key] = computed
+    return computed
 
 
 def reset_after_fork() -> None:

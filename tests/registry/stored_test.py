@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prompthooks.contract import TAG_DEPENDENCIES, TAG_FLATTENED_HASH, TAG_HASH, TAG_METADATA, TAG_VERSION
 from prompthooks.hashing import PromptContent, canonical_json, content_hash
-from prompthooks.registry.stored import TEMPLATE_TAG, FromGit, StoredVersion, from_lock, integrity_problem
+from prompthooks.registry.stored import TEMPLATE_TAG, FromGit, StoredVersion, from_lock, from_pin, integrity_problem, problem_of
 
 
 def stored_content_hash(tags: dict[str, str]) -> str | None:
@@ -62,3 +62,28 @@ def test_one_semver_two_contents_and_missing_tags() -> None:
     )
     untagged = StoredVersion("assistant", 3, {TEMPLATE_TAG: "x"})
     assert integrity_problem(untagged) == "MLflow version 3 is missing its prompthooks tags (not registered by prompthooks sync)"
+
+
+def test_problem_of_names_what_was_hashed_and_both_full_hashes() -> None:
+    forged = _version(FORGED, **{TAG_FLATTENED_HASH: content_hash(FORGED)})
+    problem = problem_of(forged, from_lock(content_hash(GIT), ()))
+    assert problem is not None
+    assert (problem.where, problem.expected, problem.actual) == ("the registry's text of MLflow version 3", content_hash(GIT), content_hash(FORGED))
+    assert problem.reason == integrity_problem(forged, from_lock(content_hash(GIT), ()))
+    other = problem_of(_version(GIT), from_pin("sha256:" + "1" * 64))
+    assert other is not None and (other.where, other.expected, other.actual) == ("MLflow version 3 (its prompthooks_hash)", "sha256:" + "1" * 64, content_hash(GIT))
+
+
+def test_a_pin_verifies_a_plain_version_and_never_takes_the_flattened_tag() -> None:
+    pinned = from_pin(content_hash(GIT))
+    assert problem_of(_version(GIT), pinned) is None
+    forged = _version(FORGED, **{TAG_FLATTENED_HASH: content_hash(FORGED), TAG_DEPENDENCIES: '["prompts/_rules.j2"]'})
+    problem = problem_of(forged, pinned)
+    assert problem is not None and problem.actual == content_hash(FORGED)
+
+
+def test_an_unreadable_version_is_a_problem_with_or_without_git() -> None:
+    unreadable = _version(GIT, **{TAG_METADATA: "not json"})
+    for git in (None, from_lock(content_hash(GIT), ())):
+        problem = problem_of(unreadable, git)
+        assert problem is not None and problem.actual == "nothing readable" and "can no longer be read" in problem.reason
