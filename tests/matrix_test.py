@@ -53,7 +53,7 @@ FILES = {
         "---\nmodel: googleai/gemini-1.5-flash\nconfig:\n  temperature: 0.3\n"
         "input:\n  schema:\n    text: string\n    style?: string\n    points(array): string\n"
         "output:\n  schema: Recipe\n---\n"
-        "Summarize {{text}}{{#if style}} in a {{style}} style{{/if}}.\n{{#each points}}- {{this}}\n{{/each}}{{> tone}}\n"
+        "Summarize {{text}}{{#if style}} in a {{style}} style{{/if}}.\n{{> tone}}\n{{#each points}}- {{this}}\n{{/each}}Thanks.\n"
     ),
     "prompts/notes.md": "---\nname: notes\ndescription: Meeting notes.\n---\nWrite notes about {{ topic }}.\n",
     "prompts/plain.txt": "Greet {{ name }} warmly.\n",
@@ -127,7 +127,9 @@ def _own_engine(tree: Path, path: str, values: dict[str, Any]) -> Any:
         from dotpromptz._typing import DataArgument
 
         partials = {file.stem[1:]: file.read_text() for file in folder.glob("_*.prompt")}
-        rendered = asyncio.run(dotpromptz.Dotprompt(partials=partials).render((tree / path).read_text(), DataArgument(input=values)))
+        schemas = {"Recipe": {"type": "object", "properties": {"title": {"type": "string"}}}}  # as Genkit's defineSchema registers it
+        engine = dotpromptz.Dotprompt(partials=partials, schemas=schemas)
+        rendered = asyncio.run(engine.render((tree / path).read_text(), DataArgument(input=values)))
         return "".join(part.text for message in rendered.messages for part in message.content if hasattr(part, "text"))
     text = (tree / path).read_text()
     body = text.split("---\n", 2)[2] if text.startswith("---\n") else text
