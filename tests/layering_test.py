@@ -114,3 +114,13 @@ def test_the_hook_path_imports_no_registry_code_and_no_gitpython() -> None:
         reached = _closure(module)
         assert not {name for name in reached if _in(name, "prompthooks.registry", "prompthooks.services", "prompthooks.runtime")}, module
         assert not _external_at_load(reached) & {"mlflow", "git"}, module  # and main_test watches sys.modules
+
+
+def test_test_modules_import_helpers_never_each_other_and_bench_never_tests() -> None:
+    tests = PACKAGE.parent / "tests"
+    for path in [*tests.rglob("*_test.py"), *(PACKAGE.parent / "bench").glob("*.py")]:
+        imported = {name for name in _imports(path) if name.startswith("tests.")}
+        others = {name for name in imported if not name.startswith("tests.helpers")}
+        assert not others, f"{path.relative_to(PACKAGE.parent)} imports {others}: move what they share into tests/helpers/ (or testing/)"
+        if path.parent.name == "bench":
+            assert not imported, f"{path.name} imports {imported}: bench uses testing/, never tests/"

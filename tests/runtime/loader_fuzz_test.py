@@ -24,9 +24,9 @@ import pytest
 from prompthooks import Prompt, PromptIntegrityError, PromptUnavailableError, contract, load
 from prompthooks.hashing import PromptContent, canonical_json, content_hash
 from prompthooks.runtime import loader
-from tests.conftest import GitRepo, init_repo
-from tests.mlflow_server import MlflowServer
-from tests.runtime.loader_test import _client, delete_tag, lock_and_commit, locked, make_tree, set_tags, synced
+from testing.mlflow_server import MlflowServer
+from tests.helpers.loading import delete_tag, lock_and_commit, locked, make_tree, registry_client, set_tags, synced
+from tests.helpers.repos import GitRepo, init_repo
 
 SEED = int(os.environ.get("PROMPTHOOKS_FUZZ_SEED", "18"))
 CASES = int(os.environ.get("PROMPTHOOKS_FUZZ_CASES", "36"))
@@ -66,7 +66,7 @@ def deployed(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFacto
         repo.write(path, text)
     lock_and_commit(repo, "add prompts")
     synced(repo, mlflow_server.uri)
-    client = _client(mlflow_server.uri)
+    client = registry_client(mlflow_server.uri)
     for name in NAMES:
         client.set_prompt_alias(name, "production", 1)
     tags = {name: _stored_tags(mlflow_server.uri, name) for name in NAMES}

@@ -10,8 +10,8 @@ from prompthooks import snapshot
 from prompthooks.hashing import content_hash
 from prompthooks.runtime import PromptIntegrityError
 from prompthooks.runtime import tree as trees
-from tests.conftest import GitRepo, init_repo
-from tests.runtime.loader_test import COMPOSED, COMPOSED_FILES, lock_and_commit
+from tests.helpers.loading import COMPOSED, COMPOSED_FILES, lock_and_commit
+from tests.helpers.repos import GitRepo, init_repo
 
 
 def _composed(root: Path, **extra: str) -> GitRepo:
