@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
+import traceback
 import urllib.request
 from pathlib import Path
 
@@ -83,3 +86,49 @@ def delete_tag(uri: str, name: str, version: int, key: str) -> None:
     request = urllib.request.Request(f"{uri}/api/2.0/mlflow/model-versions/delete-tag", body, {"Content-Type": "application/json"}, method="DELETE")
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
+
+
+def _texts(error: BaseException | None) -> list[str]:
+    """Everything an exception shows: its text, its attributes, its whole chain, and the locals of prompthooks' frames."""
+    found: list[str] = []
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        found += [str(error), repr(error), *(str(value) for value in vars(error).values())]
+        found += [line for frame in traceback.format_exception(error) for line in frame.splitlines()]
+        frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__) if "prompthooks" in frame.f_code.co_filename]
+        found += [repr(value) for frame in frames for value in frame.f_locals.values()]  # what an error tracker records
+        error = error.__cause__ or error.__context__
+    return found
+
+
+def observe_a_failing_registry(name: str, root: str, uri: str) -> dict[str, object]:
+    """What an application sees of ``load()`` while the registry at ``uri`` fails (run in a process of its own)."""
+    from prompthooks import PromptUnavailableError, load
+    from prompthooks.runtime import loader
+
+    logged: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logged.append(record.getMessage())
+
+    logging.getLogger().addHandler(Keep(logging.WARNING))
+    loader._reader(uri)  # imports mlflow's store for the scheme: once per process, before any deadline (README)
+    started = time.monotonic()
+    first = load(name, version="1.0.0", root=root, deadline=1)
+    first_seconds = time.monotonic() - started
+    started = time.monotonic()
+    second = load(name, version="1.0.0", root=root, deadline=1)
+    second_seconds = time.monotonic() - started
+    try:
+        load(name, env="production", root=root, deadline=1)
+    except PromptUnavailableError as error:
+        raised: PromptUnavailableError = error
+    else:
+        raise AssertionError("an environment cannot be served without the registry")
+    return {
+        "first_seconds": first_seconds, "second_seconds": second_seconds, "sources": [first.source, second.source],
+        "error": str(raised), "chained": raised.__cause__ is not None or raised.__context__ is not None,
+        "shown": _texts(raised), "logged": logged,
+    }  # fmt: skip

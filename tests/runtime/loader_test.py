@@ -41,7 +41,7 @@ from tests.helpers.loading import (
     synced,
     tamper,
 )
-from tests.helpers.repos import GitRepo, init_repo
+from tests.helpers.repos import PROJECT_ROOT, GitRepo, init_repo
 
 
 @pytest.fixture(autouse=True)
@@ -689,43 +689,24 @@ SCHEMES = {
 }
 
 
-def _texts(error: BaseException | None) -> list[str]:
-    """Everything an exception shows: its text, its attributes, and its whole chain."""
-    found: list[str] = []
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        found += [str(error), repr(error), *(str(value) for value in vars(error).values())]
-        found += [line for frame in __import__("traceback").format_exception(error) for line in frame.splitlines()]
-        error = error.__cause__ or error.__context__
-    return found
-
-
 @pytest.mark.parametrize("uri", list(SCHEMES.values()), ids=list(SCHEMES))
-def test_every_scheme_answers_within_the_deadline_and_leaks_no_credential(
-    tmp_path: Path, name: str, uri: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING)
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", f"{SECRET}-token")
-    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", f"{SECRET}-password")
-    monkeypatch.setenv("DATABRICKS_HOST", f"http://{CLOSED}")
-    monkeypatch.setenv("DATABRICKS_TOKEN", f"{SECRET}-dbx")
+def test_every_scheme_answers_within_the_deadline_and_leaks_no_credential(tmp_path: Path, name: str, uri: str) -> None:
+    """In a process of its own, as an application: MLflow makes a database store holding a process-wide lock
+    while it retries a dead server (about 200 s), which would stall every later test that makes a store."""
     repo = make_tree(tmp_path / "repo", name)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    loader._reader(uri)  # imports mlflow's store for the scheme: once per process, before any deadline (README)
-    started = time.monotonic()
-    prompt = load(name, version="1.0.0", root=str(repo.root), deadline=1)
-    assert time.monotonic() - started < 1.8  # the store (connecting, retrying) is made inside the deadline
-    assert prompt.source == "lock"
-    started = time.monotonic()
-    assert load(name, version="1.0.0", root=str(repo.root), deadline=1).source == "lock"
-    assert time.monotonic() - started < 0.5  # failing a moment ago: within the 5 s back-off no call waits again
-    with pytest.raises(PromptUnavailableError, match="environment production") as raised:
-        load(name, env="production", root=str(repo.root), deadline=1)
-    shown = _texts(raised.value)
-    assert raised.value.__cause__ is None and raised.value.__context__ is None
-    frames = [frame for frame, _ in __import__("traceback").walk_tb(raised.value.__traceback__) if "prompthooks" in frame.f_code.co_filename]
-    shown += [repr(value) for frame in frames for value in frame.f_locals.values()]  # what an error tracker records
-    logged = [record.getMessage() for record in caplog.records]
-    assert logged, "the fallback is logged"
-    assert not [text for text in shown + logged if SECRET in text]
+    env = {
+        **os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_TRACKING_TOKEN": f"{SECRET}-token", "MLFLOW_TRACKING_PASSWORD": f"{SECRET}-password",
+        "DATABRICKS_HOST": f"http://{CLOSED}", "DATABRICKS_TOKEN": f"{SECRET}-dbx",
+    }  # fmt: skip
+    code = "import json, sys; from tests.helpers.loading import observe_a_failing_registry as o; print(json.dumps(o(*sys.argv[1:])))"
+    child = subprocess.run([sys.executable, "-c", code, name, str(repo.root), uri], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=300)
+    assert child.returncode == 0, child.stderr[-2000:]
+    seen = json.loads(child.stdout.strip().splitlines()[-1])
+    assert seen["first_seconds"] < 1.8  # the store (connecting, retrying) is made inside the deadline
+    assert seen["sources"] == ["lock", "lock"]
+    assert seen["second_seconds"] < 0.5  # failing a moment ago: within the 5 s back-off no call waits again
+    assert "environment production" in seen["error"]
+    assert seen["chained"] is False
+    assert seen["logged"], "the fallback is logged"
+    assert not [text for text in seen["shown"] + seen["logged"] if SECRET in text]
+    assert SECRET not in child.stdout + child.stderr
