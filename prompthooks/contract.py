@@ -73,8 +73,8 @@ def environment_problem(environment: str) -> str | None:
     problem = alias_problem(environment)
     if problem is not None:
         return problem
-    if VARIANT_SEPARATOR in environment:
-        return f"environment {environment!r} contains {VARIANT_SEPARATOR!r}, which separates an environment from its A/B variants"
+    if VARIANT_SEPARATOR in environment or environment.startswith("-") or environment.endswith("-"):
+        return f"environment {environment!r} contains {VARIANT_SEPARATOR!r} or starts or ends with '-': '--' separates an environment from its A/B variants"
     if len(split_tag(environment)) > MAX_TAG_KEY:
         return f"environment {environment!r} is too long: its split tag {split_tag(environment)[:40]}... would pass MLflow's {MAX_TAG_KEY}-character limit"
     return None
@@ -85,10 +85,14 @@ def variant_alias(environment: str, variant: str) -> str:
     return f"{environment}{VARIANT_SEPARATOR}{variant}"
 
 
+def _valid_variant(variant: str) -> bool:
+    return bool(ALIAS_RULE.match(variant)) and VARIANT_SEPARATOR not in variant and not variant.startswith("-") and not variant.endswith("-")
+
+
 def variant_problem(environment: str, variant: str) -> str | None:
     """Why ``variant`` cannot name an A/B variant of ``environment``, or None."""
-    if VARIANT_SEPARATOR in variant or not ALIAS_RULE.match(variant):
-        return f"variant {variant!r} is not a valid name (letters, digits, '_' and single '-')"
+    if not _valid_variant(variant):
+        return f"variant {variant!r} is not a valid name (letters, digits, '_' and single '-' inside)"
     alias = variant_alias(environment, variant)
     if len(alias) > MAX_ALIAS:
         return f"variant alias {alias[:40]}... is longer than MLflow's {MAX_ALIAS} characters"
@@ -96,7 +100,8 @@ def variant_problem(environment: str, variant: str) -> str | None:
 
 
 def is_variant_of(alias: str, environment: str) -> bool:
-    return alias.startswith(environment + VARIANT_SEPARATOR)
+    """``alias`` is ``<environment>--<variant>`` with a valid variant: ``q---b`` is no variant of ``q``."""
+    return alias.startswith(environment + VARIANT_SEPARATOR) and _valid_variant(alias[len(environment) + len(VARIANT_SEPARATOR) :])
 
 
 # Added by sync beside the version tags above.

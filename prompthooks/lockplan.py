@@ -13,6 +13,7 @@ from prompthooks.errors import FatalError, raise_collected
 from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
 NAME_RULE: Final = re.compile(r"[A-Za-z0-9_.-]+\Z")
+RESERVED_PREFIX: Final = "prompthooks-lease."  # services.lease: an environment's deploy lease is a registered model of that name
 
 
 class Change(NamedTuple):
@@ -110,6 +111,8 @@ def name_prompts(files: Sequence[tuple[str, PromptFile]], config: Config) -> dic
                     path=path,
                 )
             )
+        elif name.startswith(RESERVED_PREFIX):
+            errors.append(FatalError(f"prompt name {name!r} starts with {RESERVED_PREFIX!r}, which names deploy leases; choose another 'name:'", path=path))
         elif name in named:
             other_path, other = named[name]
             if config.name_from == "path" or (file.name is not None and other.name is not None):

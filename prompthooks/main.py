@@ -434,7 +434,15 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the prompthooks process: SIGTERM (a CI cancel, a pod stop) is handled as Ctrl-C, records finalized
+        import signal
+
+        signal.signal(signal.SIGTERM, _interrupt)
     arguments = sys.argv[1:] if argv is None else list(argv)
     parser = _parser(arguments)
     args, extra = parser.parse_known_args(arguments)

@@ -101,14 +101,15 @@ def keep_latest(steps: Sequence[Step], existing: Mapping[str, Sequence[StoredVer
 Key = tuple[str, str]  # (prompt name, semver)
 
 
-def lost_races(registered: Mapping[Key, int], existing: Mapping[str, Sequence[StoredVersion]], hashes: Mapping[Key, str]) -> dict[Key, int]:
-    """Versions registered by this run that lost a race, with the winning (lowest) version number.
+def lost_races(registered: Mapping[Key, int], existing: Mapping[str, Sequence[StoredVersion]]) -> dict[Key, StoredVersion]:
+    """Versions registered by this run that lost a race, with the winner: the lowest-numbered version of that semver.
 
-    Every concurrent run removes only its own loser, so the lowest number survives.
+    Every concurrent run removes only its own loser, so the lowest number survives, and one semver names one
+    content: a winner with another hash (two branches gave the semver other texts) makes this run's a conflict.
     """
-    losers: dict[Key, int] = {}
+    losers: dict[Key, StoredVersion] = {}
     for key, mine in registered.items():
-        same = [version.number for version in existing.get(key[0], ()) if version.hash == hashes[key] and version.semver == key[1]]
-        if same and min(same) < mine:
-            losers[key] = min(same)
+        same = sorted((version for version in existing.get(key[0], ()) if version.semver == key[1]), key=lambda version: version.number)
+        if same and same[0].number < mine:
+            losers[key] = same[0]
     return losers

@@ -151,6 +151,7 @@ def _as_mlflow_renders(template: object, jinja_renders: Any) -> Any:
 
 def _mlflow_version(uri: str, name: str, alias: str) -> Any:
     mlflow.set_registry_uri(uri)
+    mlflow.set_tracking_uri(uri)  # else MLflow's default store, ./mlflow.db, lands in the checkout
     return mlflow.genai.load_prompt(f"prompts:/{name}@{alias}", cache_ttl_seconds=0)
 
 

@@ -46,8 +46,14 @@ def test_conflict_names_both_hashes_and_the_mlflow_version() -> None:
 def test_lost_races_keep_the_lowest_number() -> None:
     after = {"greet": [_version(3, "1.2.0", HASH), _version(4, "1.2.0", HASH)], "other": []}
     key = ("greet", "1.2.0")
-    assert lost_races({key: 4}, after, {key: HASH}) == {key: 3}
-    assert lost_races({key: 3}, after, {key: HASH}) == {}
+    assert lost_races({key: 4}, after) == {key: after["greet"][0]}
+    assert lost_races({key: 3}, after) == {}
+
+
+def test_a_race_won_by_other_content_is_lost_too() -> None:
+    """Two branches gave 1.2.0 other texts and synced at once: the lowest number wins, whatever its hash."""
+    theirs = _version(3, "1.2.0", "sha256:theirs")
+    assert lost_races({("greet", "1.2.0"): 4}, {"greet": [theirs, _version(4, "1.2.0", HASH)]}) == {("greet", "1.2.0"): theirs}
 
 
 def _history(*semvers: str) -> list[CommittedPrompt]:

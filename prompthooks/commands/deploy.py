@@ -10,9 +10,10 @@ from typing import NamedTuple
 from prompthooks import contract, deployplan, deployrecord
 from prompthooks.deployrecord import Deployment, Served
 from prompthooks.errors import FatalError
+from prompthooks.registry.stored import integrity_problem
 from prompthooks.services import rollout
 from prompthooks.services.connection import EXIT_USAGE, Session, check_deployable, connect
-from prompthooks.services.deployments import recent
+from prompthooks.services.deployments import RECENT, recent, records
 from prompthooks.services.rollout import Built, RolloutPlan, TagChange
 
 
@@ -66,6 +67,15 @@ def _settled(session: Session, environment: str) -> tuple[Deployment | None, lis
     return latest, newest
 
 
+def _split_deployed(session: Session, environment: str, alias: str) -> dict[str, Served]:
+    """What the newest split of ``environment`` onto variant ``alias`` deployed there (its record; never the alias as it is now)."""
+    for found in (records(session, environment, RECENT), records(session, environment)):
+        split = next((record for record in found if record.reason == deployrecord.SPLIT and record.variant == alias and record.status == deployrecord.READY), None)
+        if split is not None:
+            return dict(split.variants)
+    return {}
+
+
 def _split_plan(session: Session, root: str, options: Options, variant: str, weight: int) -> Built:
     environment = options.environment
     alias = contract.variant_alias(environment, variant)
@@ -114,28 +124,39 @@ def _end_split_plan(session: Session, environment: str, promote: str | None) -> 
     serving = dict(latest.prompts) if latest is not None else {}
     notes: list[str] = []
     numbers: dict[str, int] = {}
+    deployed = _split_deployed(session, environment, promoted) if promoted is not None else {}
     for name, state in sorted(states.items()):
         weights = deployplan.parse_split(state.tags.get(key))
         if promoted is not None:
             if promoted not in state.aliases:
                 continue
-            numbers[name] = state.aliases[promoted]
-            wanted[(name, environment)] = state.aliases[promoted]
+            if name not in deployed or deployed[name].number != state.aliases[promoted]:
+                said = f"MLflow version {deployed[name].number}" if name in deployed else "nothing"
+                raise FatalError(
+                    f"{name}@{promoted} points at MLflow version {state.aliases[promoted]}, but the split of {environment} deployed {said} there "
+                    f"(moved outside prompthooks): nothing promoted; see `prompthooks status {environment}`"
+                )
+            numbers[name] = deployed[name].number
+            wanted[(name, environment)] = deployed[name].number
             wanted[(name, promoted)] = None
             remaining = deployplan.without_variant(weights, environment, promoted)
             tags.append(TagChange(name, key, None if remaining is None else deployplan.split_json(remaining)))
         else:
             tags.append(TagChange(name, key, None))
-            # The split's own aliases only: those it names, and this environment's variants; never another environment's.
-            for alias in sorted(alias for alias in {*weights, *state.aliases} - {environment} if alias in weights or contract.is_variant_of(alias, environment)):
+            # This environment's variants only (ENV--*, and those its own records created): never another environment's
+            # alias, whatever a split tag names.
+            for alias in sorted(alias for alias in {*weights, *state.aliases} - {environment} if rollout.is_own_variant(alias, environment, newest)):
                 wanted[(name, alias)] = None
     if promoted is not None and not numbers:
         raise FatalError(f"no prompt carries {promoted} in a split of {environment}: nothing to promote")
     if numbers:
         versions = session.registry.list_versions(numbers)
         for name, number in numbers.items():
-            semver = next((version.semver for version in versions.get(name, []) if version.number == number), None)
-            serving[name] = Served(semver or "?", number)
+            found = next((version for version in versions.get(name, []) if version.number == number), None)
+            problem = "it is gone from the registry" if found is None else integrity_problem(found)
+            if problem is not None:
+                raise FatalError(f"{name}: {problem}; nothing promoted (the main arm never serves a version that is not intact)")
+            serving[name] = deployed[name]
     moves = deployplan.moves(wanted, states)
     reason = deployrecord.END_SPLIT if promoted is None else deployrecord.PROMOTE
     commit, ref = (latest.commit, latest.ref) if latest is not None else ("", "")

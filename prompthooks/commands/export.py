@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from prompthooks import manifest, snapshot
+from prompthooks import contract, manifest, snapshot
 from prompthooks.errors import FatalError
 from prompthooks.fileio import write_if_changed
 from prompthooks.manifest import Pinned
@@ -36,6 +36,13 @@ def _from_environment(root: str, environment: str, tracking_uri: str | None, tim
         if problem is not None or found is None or found.semver is None or found.hash is None:
             raise FatalError(f"{name}@{environment}: {problem}; see `prompthooks status {environment}`")
         pins.append(Pinned(name, found.semver, found.hash, number))
+    split = sorted(name for name, state in states.items() if contract.split_tag(environment) in state.tags)
+    if split:  # a pin wins over env= in load(): pods given these pins serve the main arm only
+        print(
+            f"prompthooks: note: {environment} has an A/B split on {', '.join(split)}: this export pins the main arm, "
+            "so an application given it serves no variant; end or promote the split first, or load by environment",
+            file=sys.stderr,
+        )
     return pins, latest.commit, f"environment {environment} (deployment {latest.id})"
 
 

@@ -38,6 +38,7 @@ def rollback(root: str, options: RollbackOptions) -> int:
 
         def by_ref() -> Built:
             plan, known, extra = rollout.deploy_plan(session, root, ref, environment, options.jobs, options.dry_run, deployrecord.ROLLBACK)
+            plan = _ending_the_split(session, plan, environment, options.prompts)  # a rollback returns to REF's state: no split
             if not options.prompts:
                 return plan, known, extra
             latest, _ = recent(session, environment)
@@ -52,6 +53,27 @@ def rollback(root: str, options: RollbackOptions) -> int:
 
         return rollout.run(session, by_ref, options.dry_run, options.json, options.jobs, environment)
     return rollout.run(session, lambda: _rollback_plan(session, options), options.dry_run, options.json, options.jobs, environment)
+
+
+def _ending_the_split(session: Session, plan: RolloutPlan, environment: str, names: Sequence[str]) -> RolloutPlan:
+    """``plan`` plus the end of ``environment``'s split (of the named prompts only, when some are named)."""
+    key = contract.split_tag(environment)
+    _, newest = recent(session, environment)
+    tagged = session.registry.prompts_tagged(key)
+    states = {**session.registry.prompt_states({name for name, _ in plan.wanted}), **tagged}
+    wanted, tags = dict(plan.wanted), list(plan.tags)
+    for name, state in sorted(states.items()):
+        if names and name not in names:
+            continue
+        weights = deployplan.parse_split(state.tags.get(key))
+        for alias in sorted({*weights, *state.aliases} - {environment}):
+            if rollout.is_own_variant(alias, environment, newest):
+                wanted[(name, alias)] = None
+        if key in state.tags:
+            tags.append(TagChange(name, key, None))
+    moves = deployplan.moves(wanted, states)
+    deployment = plan.deployment._replace(moved=tuple(moves), variant=None, weight=None, variants={})
+    return plan._replace(wanted=wanted, moves=moves, tags=tags, deployment=deployment)
 
 
 def _only(plan: RolloutPlan, names: Sequence[str], environment: str) -> RolloutPlan:
@@ -119,8 +141,7 @@ def _rollback_plan(session: Session, options: RollbackOptions) -> Built:
     latest, newest = recent(session, environment)  # the latest READY record, and every one newer (one request, mostly)
     history = newest
     if options.to is not None:
-        if not any(_matches(record, options.to) for record in history):
-            history = records(session, environment)  # an older one: read them all
+        history = records(session, environment)  # a prefix must be unique among all of them, not only the recent ones
         candidates: Iterable[Deployment] = [_find(history, options.to, environment)]
     elif latest is None:
         raise FatalError(f"no deployment of {environment} is recorded in experiment {session.experiment!r}: nothing to roll back")
@@ -159,7 +180,7 @@ def _restore(session: Session, options: RollbackOptions, target: Deployment, lat
         state = states.get(name)
         weights = deployplan.parse_split(state.tags.get(key)) if state is not None else {}
         present = {alias for alias in (state.aliases if state is not None else {}) if contract.is_variant_of(alias, environment)}
-        for alias in sorted(present | (set(weights) - {environment})):
+        for alias in sorted(alias for alias in present | (set(weights) - {environment}) if rollout.is_own_variant(alias, environment, newest)):
             wanted[(name, alias)] = None
         split: str | None = None
         if target.variant is not None and name in target.variants and target.weight is not None:

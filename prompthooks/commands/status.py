@@ -10,6 +10,7 @@ from prompthooks import config, contract, deployplan, deployrecord, git, lockfil
 from prompthooks.deployrecord import Deployment
 from prompthooks.errors import FatalError
 from prompthooks.registry.stored import integrity_problem
+from prompthooks.services import rollout
 from prompthooks.services.connection import Session, check_alias, connect
 from prompthooks.services.deployments import recent, records
 
@@ -46,6 +47,7 @@ def _rows(
     locked: Mapping[str, str],
     latest: Deployment | None,
     known: set[tuple[str, int]] | None,
+    history: Sequence[Deployment] = (),
 ) -> list[Row]:
     rows = []
     key = contract.split_tag(environment)
@@ -72,10 +74,32 @@ def _rows(
         state = states.get(name)
         split = deployplan.parse_split(state.tags.get(key)) if state is not None else {}
         for alias in split:
-            if alias != environment and deployplan.current(states, name, alias) is None:
+            if alias == environment:
+                continue
+            arm = deployplan.current(states, name, alias)
+            if arm is None:
                 drift.append(f"split {state.tags.get(key) if state else ''} names {alias}, which points at no version")
+            else:
+                drift += _arm_drift(environment, name, alias, arm, versions, history)
         rows.append(Row(name, number, found.semver if found is not None else None, locked.get(name), recorded, split, drift))
     return rows
+
+
+def _arm_drift(environment: str, name: str, alias: str, arm: int, versions: Mapping[str, Sequence[StoredVersion]], history: Sequence[Deployment]) -> list[str]:
+    """What is wrong with an A/B arm: another environment's alias, an alias no split record set, a version not intact."""
+    if not rollout.is_own_variant(alias, environment, history):
+        return [f"the split serves {alias}, which is not a variant of {environment} (another environment's alias?)"]
+    drift = []
+    split = next((record for record in history if record.reason == deployrecord.SPLIT and record.variant == alias and record.status == deployrecord.READY), None)
+    deployed = split.variants.get(name) if split is not None else None
+    if deployed is None or deployed.number != arm:
+        said = f"deployment {split.id} set MLflow version {deployed.number}" if split is not None and deployed is not None else "no split record set it"
+        drift.append(f"variant {alias} moved outside prompthooks: MLflow version {arm}, {said}")
+    found = next((version for version in versions.get(name, ()) if version.number == arm), None)
+    problem = "it has no prompthooks_hash: not registered by prompthooks" if found is None else integrity_problem(found)
+    if problem is not None:
+        drift.append(f"variant {alias}: {problem}")
+    return drift
 
 
 def _environments(session: Session, states: Mapping[str, PromptState]) -> list[str]:
@@ -104,10 +128,13 @@ def status(root: str, environments: Sequence[str], tracking_uri: str | None, tim
     interrupted = {environment: [record for record in newest if record.status != deployrecord.READY] for environment, (_, newest) in histories.items()}
     for environment in environments:
         latest, _ = histories[environment]
-        rows = _rows(environment, sorted(names), states, versions, locked, latest, None)
+        splitting = any(contract.split_tag(environment) in state.tags for state in states.values())
+        history = records(session, environment) if splitting else []  # which split set each arm
+        rows = _rows(environment, sorted(names), states, versions, locked, latest, None, history)
         if any(row.drift for row in rows) and latest is not None:
-            known = {(name, served.number) for record in records(session, environment) for name, served in record.prompts.items()}
-            rows = _rows(environment, sorted(names), states, versions, locked, latest, known)
+            history = history or records(session, environment)
+            known = {(name, served.number) for record in history for name, served in record.prompts.items()}
+            rows = _rows(environment, sorted(names), states, versions, locked, latest, known, history)
         report[environment] = (latest, [row for row in rows if row.mlflow_version is not None or row.recorded is not None or row.drift])
     drifted = any(row.drift for _, rows in report.values() for row in rows)
     if as_json:

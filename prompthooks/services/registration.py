@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from prompthooks import git, snapshot, syncplan
 from prompthooks.errors import FatalError
 from prompthooks.records import CommittedPrompt
+from prompthooks.registry.stored import StoredVersion
 from prompthooks.syncplan import REGISTER, SKIP, Key, Step
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def _register_all(
                 _progress(len(progress.numbers), total, f"registered {key[0]} {key[1]}")
 
 
-def outcomes(steps: Sequence[Step], progress: Progress, winners: dict[Key, int], dry_run: bool) -> list[Outcome]:
+def outcomes(steps: Sequence[Step], progress: Progress, winners: Mapping[Key, StoredVersion], dry_run: bool) -> list[Outcome]:
     outcomes = []
     registered, rejected = progress.numbers, progress.rejected
     for step in steps:
@@ -114,8 +115,12 @@ def outcomes(steps: Sequence[Step], progress: Progress, winners: dict[Key, int],
             outcomes.append(Outcome(step, "rejected", None, rejected[key].message))
         elif step.action == REGISTER and dry_run:
             outcomes.append(Outcome(step, "would-register", None, "not in the registry"))
+        elif step.action == REGISTER and key in winners and winners[key].hash == step.prompt.entry.hash:
+            outcomes.append(Outcome(step, "skipped", winners[key].number, f"registered concurrently as MLflow version {winners[key].number}"))
         elif step.action == REGISTER and key in winners:
-            outcomes.append(Outcome(step, "skipped", winners[key], f"registered concurrently as MLflow version {winners[key]}"))
+            winner = winners[key]
+            detail = f"MLflow version {winner.number} has {key[1]} with {winner.hash}, registered at once by another sync; the lock has {step.prompt.entry.hash}"
+            outcomes.append(Outcome(step, "conflict", winner.number, detail))
         elif step.action == REGISTER and key in registered:
             outcomes.append(Outcome(step, "registered", registered[key], f"as MLflow version {registered[key]}"))
         elif step.action == REGISTER:
@@ -170,7 +175,7 @@ def register_missing(
     steps = [] if steps is None else steps
     existing = registry.list_versions((prompt.name for prompt in prompts), jobs)
     steps.extend(syncplan.plan(prompts, existing, current))
-    winners: dict[Key, int] = {}
+    winners: dict[Key, StoredVersion] = {}
     if dry_run:
         _prepare(steps, origins_for(steps), progress.rejected)  # what would be refused, without a write
     else:
@@ -180,8 +185,7 @@ def register_missing(
         if registered:
             # MLflow has no conditional create: look again, and undo our version where a concurrent sync won.
             after = registry.list_versions((name for name, _ in registered), jobs)
-            hashes = {(step.prompt.name, step.prompt.entry.version): step.prompt.entry.hash for step in steps}
-            winners = syncplan.lost_races(registered, after, hashes)
+            winners = syncplan.lost_races(registered, after)
             for key in winners:
                 registry.delete_version(key[0], registered[key])
     return outcomes(steps, progress, winners, dry_run)

@@ -98,10 +98,10 @@ def execute(session: Session, plan: RolloutPlan, jobs: int) -> tuple[Deployment,
                 registry.set_prompt_tag(change.name, change.key, change.value)
         _parallel(jobs * MOVES_PER_JOB, move, [step for step in plan.moves if step.after is None])
         after = registry.prompt_states({name for name, _ in plan.wanted}, jobs)
-    except BaseException as error:  # a registry failure, Ctrl-C: never leave the record PENDING
+        overwritten = deployplan.overwritten(plan.wanted, after)
+        registry.finalize_record(record_id, ready=not overwritten)
+    except BaseException as error:  # a registry failure, Ctrl-C, SIGTERM: never leave the record PENDING
         raise _interrupted(session, plan, record_id, done, error) from None
-    overwritten = deployplan.overwritten(plan.wanted, after)
-    registry.finalize_record(record_id, ready=not overwritten)
     status = deployrecord.FAILED if overwritten else deployrecord.READY
     return deployment._replace(id=record_id, status=status), overwritten
 
@@ -215,6 +215,12 @@ def run(session: Session, build: Callable[[], Built], dry_run: bool, as_json: bo
     return report(session, plan, result, overwritten, as_json, known, {"dry_run": False, **extra})
 
 
+def is_own_variant(alias: str, environment: str, newest: Iterable[Deployment]) -> bool:
+    """A variant alias of ``environment``: ``ENV--NAME``, or one its own split records created (splits made before
+    variants took ``--`` named them ``ENV-NAME``).  Never an alias a split tag merely names: that may be anyone's."""
+    return contract.is_variant_of(alias, environment) or any(record.variant == alias for record in newest)
+
+
 def known_versions(served: Iterable[Mapping[str, Served]]) -> dict[str, dict[int, str]]:
     known: dict[str, dict[int, str]] = {}
     for mapping in served:
@@ -226,7 +232,9 @@ def known_versions(served: Iterable[Mapping[str, Served]]) -> dict[str, dict[int
 def register_targets(session: Session, root: str, ref: str, jobs: int, dry_run: bool) -> tuple[str, dict[str, Served], list[str]]:
     """Register what the registry lacks at ``ref`` (as sync does); the MLflow version of each locked prompt."""
     commit, prompts, origins = registration.read_ref(root, ref)
-    outcomes = registration.register_missing(session.registry, prompts, origins, jobs, dry_run)
+    # current={}: a version is registered only above every semver the registry holds, so deploying an old,
+    # never-synced ref cannot put an old version on top of prompts:/NAME@latest (as sync --backfill refuses).
+    outcomes = registration.register_missing(session.registry, prompts, origins, jobs, dry_run, current={})
     conflicts = [outcome for outcome in outcomes if outcome.result in ("conflict", "rejected")]
     if conflicts:
         lines = [f"conflict {outcome.step.prompt.name} {outcome.step.prompt.entry.version}: {outcome.detail}" for outcome in conflicts]

@@ -95,8 +95,8 @@ def test_deploy_serves_the_locked_versions_and_a_second_deploy_moves_nothing(tmp
     assert second.returncode == 0, second.stderr
     assert "0 alias(es) moved, 3 unchanged" in second.stdout
     # Versions, the experiment, the latest records, the aliases: one request each (per hundred prompts);
-    # and the environment's lease, taken and released (two).
-    assert requests <= 6, requests
+    # and the environment's lease: taken, then read and released as this run's own (three).
+    assert requests <= 7, requests
     assert len(records(mlflow_server.uri, env_name)) == 1  # nothing moved, nothing recorded
 
     edit(repo, 1, "number one, politely.")

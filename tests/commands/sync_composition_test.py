@@ -65,6 +65,7 @@ def test_composed_prompts_register_self_contained_copies_that_render_like_jinja(
     assert result.stdout.splitlines()[-1].startswith("prompthooks sync: 6 registered, 0 skipped, 0 conflict(s)")
     mlflow.set_tracking_uri(mlflow_server.uri)
     mlflow.set_registry_uri(mlflow_server.uri)
+    mlflow.set_tracking_uri(mlflow_server.uri)  # else MLflow's default store, ./mlflow.db, lands in the checkout
     for kind in ("include", "extends", "from", "module", "root"):
         name = f"{prefix}_{kind}"
         [version] = versions(mlflow_server.uri, name)

@@ -303,6 +303,7 @@ def _latest(uri: str, name: str) -> str:
     import mlflow
 
     mlflow.set_registry_uri(uri)
+    mlflow.set_tracking_uri(uri)  # else load_prompt makes MLflow's default store, ./mlflow.db, in the checkout
     return str(mlflow.genai.load_prompt(f"prompts:/{name}@latest", cache_ttl_seconds=0).tags["prompthooks_version"])
 
 
@@ -410,6 +411,7 @@ def _load(uri: str, name: str, version: int) -> Any:
     import mlflow
 
     mlflow.set_registry_uri(uri)
+    mlflow.set_tracking_uri(uri)  # else MLflow's default store, ./mlflow.db, lands in the checkout
     return mlflow.genai.load_prompt(f"prompts:/{name}/{version}")
 
 
@@ -445,6 +447,7 @@ def test_what_lands_in_mlflow_is_what_an_mlflow_user_expects(tmp_path: Path, pre
     assert dotprompt.response_format == {"type": "object", "properties": {"title": {"type": "string"}}}
 
     mlflow.set_registry_uri(mlflow_server.uri)
+    mlflow.set_tracking_uri(mlflow_server.uri)  # else MLflow's default store, ./mlflow.db, lands in the checkout
     [found] = mlflow.genai.search_prompts(filter_string=f"tags.team = 'support' AND name = '{support}'")
     assert (found.description, found.tags["surface"], found.tags["prompthooks_path"]) == ("Answers support questions from facts", "chat", "prompts/support.jinja2")
 

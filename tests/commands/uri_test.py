@@ -37,6 +37,7 @@ def test_uri_by_semver_environment_and_lock(tmp_path: Path, prefix: str, mlflow_
         assert "is not in the registry" in results[missing].stderr
     assert results[f"{name}@latest"].returncode == 1 and "reserved" in results[f"{name}@latest"].stderr
     mlflow.set_registry_uri(mlflow_server.uri)
+    mlflow.set_tracking_uri(mlflow_server.uri)  # else MLflow's default store, ./mlflow.db, lands in the checkout
     assert mlflow.genai.load_prompt(results[name].stdout.strip()).template == "Say hello to {{ person }} number zero.\n"
 
 
