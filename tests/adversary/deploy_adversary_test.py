@@ -18,7 +18,7 @@ from prompthooks.hashing import PromptContent, content_hash
 from testing.counting_proxy import CountingProxy, Fault
 from testing.mlflow_server import MlflowServer
 from tests.helpers import cli
-from tests.helpers.adversary import NO_RETRIES, aliases, client, edit, prompt_tags, records, run
+from tests.helpers.deploying import NO_RETRIES, aliases, client, edit, prompt_tags, records, run
 from tests.helpers.registry import make_repo, prompt_text, versions
 from tests.helpers.repos import init_repo
 

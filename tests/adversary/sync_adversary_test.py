@@ -9,7 +9,7 @@ from pathlib import Path
 from testing.counting_proxy import CountingProxy, Fault
 from testing.mlflow_server import MlflowServer
 from tests.helpers import cli
-from tests.helpers.adversary import edit, run
+from tests.helpers.deploying import edit, run
 from tests.helpers.registry import make_repo, versions
 
 

@@ -19,10 +19,8 @@ from mlflow import MlflowClient
 from testing.counting_proxy import CountingProxy, Fault
 from testing.mlflow_server import MlflowServer
 from tests.helpers import cli
-from tests.helpers.registry import lock_and_commit, make_repo, prompt_text
-from tests.helpers.repos import GitRepo
-
-NO_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+from tests.helpers.deploying import NO_RETRIES, aliases, edit, records, run
+from tests.helpers.registry import make_repo
 
 
 @pytest.fixture
@@ -30,37 +28,6 @@ def proxy(mlflow_server: MlflowServer) -> Iterator[CountingProxy]:
     found = CountingProxy(mlflow_server.port)
     yield found
     found.close()
-
-
-def run(repo: GitRepo, uri: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    result = cli.run(repo.root, *args, "--tracking-uri", uri, env=env)
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
-def aliases(uri: str, name: str) -> dict[str, int]:
-    """The prompt's aliases, read through MLflow's REST API (``MlflowClient.get_registered_model`` refuses prompts)."""
-    query = urllib.parse.urlencode({"name": name})
-    with urllib.request.urlopen(f"{uri}/api/2.0/mlflow/registered-models/get?{query}", timeout=30) as response:
-        model = json.load(response)["registered_model"]
-    return {item["alias"]: int(item["version"]) for item in model.get("aliases", [])}
-
-
-def records(uri: str, environment: str) -> list[dict[str, str]]:
-    """The environment's records, newest first: status and tags."""
-    client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name("llmops-prompts")
-    assert experiment is not None
-    found = client.search_logged_models(
-        [experiment.experiment_id], filter_string=f"tags.prompthooks_environment = '{environment}'", order_by=[{"field_name": "creation_time", "ascending": False}]
-    )
-    return [{"status": model.status.name, **model.tags} for model in found]
-
-
-def edit(repo: GitRepo, prefix: str, index: int, text: str) -> str:
-    """Give prompt ``index`` a new text (and, through the hook, a new version); returns the commit."""
-    repo.write(f"prompts/p{index}.md", prompt_text(f"{prefix}_{index}", f"{text} {{{{ person }}}}"))
-    return lock_and_commit(repo, f"edit p{index}")
 
 
 def alias_write(alias: str) -> Fault:

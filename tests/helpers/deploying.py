@@ -1,4 +1,4 @@
-"""What the adversarial repros share: the CLI against a server, MLflow read through REST, a prompt edited and relocked."""
+"""Deploying against a real server: the CLI with a tracking URI, and what MLflow serves, read through REST."""
 
 from __future__ import annotations
 
