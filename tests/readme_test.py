@@ -95,7 +95,8 @@ def test_every_readme_command_runs_on_a_scratch_repository(tmp_path: Path, mlflo
     lock_and_commit(repo, "a candidate")
     repo.git("checkout", "-q", "main")
     uri = mlflow_server.uri
-    assert cli.run(repo.root, "sync", "--tracking-uri", uri).returncode == 0
+    for commit in commits:  # in order: a deploy never registers an old version on top of @latest
+        assert cli.run(repo.root, "sync", "--ref", commit, "--tracking-uri", uri).returncode == 0
     for commit in commits[:2]:  # production has a history to roll back through
         assert cli.run(repo.root, "deploy", "production", "--ref", commit, "--tracking-uri", uri).returncode == 0
     summary = tmp_path / "summary.md"

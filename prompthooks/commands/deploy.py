@@ -68,9 +68,12 @@ def _settled(session: Session, environment: str) -> tuple[Deployment | None, lis
 
 
 def _split_deployed(session: Session, environment: str, alias: str) -> dict[str, Served]:
-    """What the newest split of ``environment`` onto variant ``alias`` deployed there (its record; never the alias as it is now)."""
+    """What the newest record that set variant ``alias`` of ``environment`` (a split, or a rollback restoring one) put there.
+
+    Its record, never the alias as it is now: a variant alias moved by hand is not promoted.
+    """
     for found in (records(session, environment, RECENT), records(session, environment)):
-        split = next((record for record in found if record.reason == deployrecord.SPLIT and record.variant == alias and record.status == deployrecord.READY), None)
+        split = next((record for record in found if record.variant == alias and record.variants and record.status == deployrecord.READY), None)
         if split is not None:
             return dict(split.variants)
     return {}

@@ -86,11 +86,12 @@ def _rows(
 
 
 def _arm_drift(environment: str, name: str, alias: str, arm: int, versions: Mapping[str, Sequence[StoredVersion]], history: Sequence[Deployment]) -> list[str]:
-    """What is wrong with an A/B arm: another environment's alias, an alias no split record set, a version not intact."""
+    """What is wrong with an A/B arm: another environment's alias, an alias no record set (a split, or a rollback that
+    restored one: the newest READY record naming this variant), a version not intact."""
     if not rollout.is_own_variant(alias, environment, history):
         return [f"the split serves {alias}, which is not a variant of {environment} (another environment's alias?)"]
     drift = []
-    split = next((record for record in history if record.reason == deployrecord.SPLIT and record.variant == alias and record.status == deployrecord.READY), None)
+    split = next((record for record in history if record.variant == alias and record.variants and record.status == deployrecord.READY), None)
     deployed = split.variants.get(name) if split is not None else None
     if deployed is None or deployed.number != arm:
         said = f"deployment {split.id} set MLflow version {deployed.number}" if split is not None and deployed is not None else "no split record set it"

@@ -150,6 +150,8 @@ def _world(tmp_path: Path, prefix: str, uri: str, proxy: CountingProxy) -> World
             if round_ == 0 or (round_ + i) % 2:
                 repo.write(f"prompts/p{i}.md", prompt_text(name, f"Round {round_} for {{{{ person }}}}."))
         refs.append(lock_and_commit(repo, f"round {round_}"))
+    for ref in refs:  # in order, as a team's sync does: a deploy never registers an old version on top of @latest
+        assert cli.run(repo.root, "sync", "--ref", ref, "--tracking-uri", uri).returncode == 0
     return World(repo, uri, proxy, names, refs)
 
 

@@ -120,7 +120,8 @@ def test_concurrent_deploys_are_serialized_and_the_records_match_what_is_served(
     older = repo.git("rev-parse", "HEAD").strip()
     edit(repo, prefix, 0, "number zero, newer.")
     newer = edit(repo, prefix, 1, "number one, newer.")
-    assert cli.run(repo.root, "sync", "--tracking-uri", mlflow_server.uri).returncode == 0
+    for ref in (older, newer):  # in order: a deploy never registers an old version on top of @latest
+        assert cli.run(repo.root, "sync", "--ref", ref, "--tracking-uri", mlflow_server.uri).returncode == 0
     proxy.faults.append(Fault(lambda method, path, body: "registered-models/alias" in path and method == "POST", delay=4.0))
     slow = subprocess.Popen(
         [cli.PROMPTHOOKS, "deploy", "c", "--ref", older, "--tracking-uri", proxy.uri], cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
