@@ -19,7 +19,6 @@ from prompthooks.hashing import PromptContent, content_hash
 from prompthooks.runtime import loader
 from testing.mlflow_server import MlflowServer
 from tests.adversary.support import client, run
-from tests.helpers import cli
 from tests.helpers.registry import lock_and_commit, make_repo
 from tests.helpers.repos import PROJECT_ROOT, init_repo
 
@@ -131,30 +130,6 @@ def test_format_of_a_runaway_template_is_bounded() -> None:
         subprocess.run([sys.executable, "-c", RUNAWAY, str(PROJECT_ROOT)], timeout=10, capture_output=True, check=False)
     except subprocess.TimeoutExpired:
         pytest.fail("format() of a 10**10-iteration template was still running after 10 s")
-
-
-# --- credentials ----------------------------------------------------------------------------------
-
-HASH_IN_PASSWORD = f"http://alice:{SECRET}#x@127.0.0.1:1"  # a generated password with '#', pasted unescaped
-
-
-def test_a_password_with_a_hash_sign_never_appears_in_a_load_error(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    """The masks stop user info at '#' (`_USERINFO` and `secrets._split` read it as a fragment), so the password
-    before the '#' is shown twice: in "the registry http://alice:<password> failed" and in MLflow's "Invalid url" text."""
-    caplog.set_level(logging.DEBUG)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", HASH_IN_PASSWORD)
-    with pytest.raises(PromptUnavailableError) as raised:
-        load("adv_nothing", env="production", deadline=3)
-    shown = [str(raised.value), repr(vars(raised.value)), *(record.getMessage() for record in caplog.records)]
-    assert not [text for text in shown if SECRET in text], [text for text in shown if SECRET in text][:1]
-
-
-def test_a_password_with_a_hash_sign_never_appears_in_cli_output(tmp_path: Path) -> None:
-    """The same URI given to a command: `prompthooks: error: registry http://alice:<password> unreachable ...`."""
-    repo = init_repo(tmp_path / "repo")
-    result = cli.run(repo.root, "status", "production", "--tracking-uri", HASH_IN_PASSWORD, "--timeout", "5", env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
-    assert SECRET not in result.stdout + result.stderr, result.stderr
-
 
 
 @pytest.mark.parametrize("body", ["{{ 1 / 0 }}", '{{ "a" + 1 }}', "{{ dict(a=1).items|list }}", '{{ ("{0.x}"|attr("format_map"))({"0": 1}) }}'])
