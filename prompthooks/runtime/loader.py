@@ -298,7 +298,7 @@ def _tree_prompt(
         raise PromptUnavailableError(name, request.wanted, str(error)) from None
     return shape.build(
         name, entry.version, entry.hash, found.content, entry.path,
-        source=source, mlflow_version=mlflow_version, variables=entry.variables, search_path=found.search_path, sources=found.sources,
+        source=source, mlflow_version=mlflow_version, variables=entry.variables, sources=found.sources, settings=tree.settings,
     )  # fmt: skip
 
 

@@ -36,8 +36,9 @@ class Tree(NamedTuple):
 class DeployedFile(NamedTuple):
     entry: LockEntry
     content: PromptContent
-    search_path: tuple[str, ...]  # where its includes resolve, as Jinja2's FileSystemLoader would
-    sources: dict[str, str] = {}  # every file of its closure, itself included: path -> text with LF endings, verified
+    # Every file of its closure, itself included: path -> text with LF endings, as read once and verified.
+    # What its includes render from: the files are never read again.
+    sources: dict[str, str] = {}
 
 
 _trees: dict[tuple[str, int, int], Tree] = {}
@@ -151,15 +152,11 @@ def content_of(tree: Tree, name: str, entry: LockEntry) -> DeployedFile:
         assert combined is not None
         return combined
 
-    path = os.path.join(tree.root, entry.path)
     actual = closure_hash(entry.path, frozenset())
     if actual != entry.hash:
         raise PromptIntegrityError(name, entry.version, entry.hash, actual, f"the deployed file {entry.path}")
-    # Includes resolve against the prompt's folder, then the repository root (composition's default search path).
-    folder = os.path.dirname(path)
-    search_path = (folder,) if folder == tree.root else (folder, tree.root)
     sources = {relative: promptfile.normalize_newlines(found.text) for relative, found in loaded.items()}
-    return DeployedFile(entry, loaded[entry.path].content, search_path, sources)
+    return DeployedFile(entry, loaded[entry.path].content, sources)
 
 
 def flattened_hash(tree: Tree, name: str, entry: LockEntry) -> str:
