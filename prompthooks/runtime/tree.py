@@ -25,6 +25,10 @@ class TreeError(Exception):
     """The deployed tree cannot answer: no lock found, or a lock or file that cannot be read."""
 
 
+class NoTree(TreeError):
+    """No lock found at all: there is no deployed tree, as opposed to one that cannot be read."""
+
+
 class Tree(NamedTuple):
     root: str
     lock_path: str
@@ -63,13 +67,13 @@ def _lock_name(directory: str) -> tuple[str, Config | None] | None:
 
 
 def find_root(root: str | None) -> tuple[str, tuple[str, Config | None]]:
-    """(root, (lock file name, settings)); ``TreeError`` when there is none."""
+    """(root, (lock file name, settings)); ``NoTree`` when there is none, ``TreeError`` when a pyproject.toml cannot be read."""
     explicit = root or os.environ.get(ROOT_VARIABLE)
     if explicit:
         directory = os.path.abspath(explicit)
         name = _lock_name(directory)
         if name is None:
-            raise TreeError(f"no {DEFAULT_LOCK} in {directory} (from {'root=' if root else ROOT_VARIABLE})")
+            raise NoTree(f"no {DEFAULT_LOCK} in {directory} (from {'root=' if root else ROOT_VARIABLE})")
         return directory, name
     directory = os.path.abspath(os.getcwd())
     while True:
@@ -78,7 +82,7 @@ def find_root(root: str | None) -> tuple[str, tuple[str, Config | None]]:
             return directory, name
         parent = os.path.dirname(directory)
         if parent == directory:
-            raise TreeError(f"no {DEFAULT_LOCK} in {os.getcwd()} or above it (set {ROOT_VARIABLE} or pass root=)")
+            raise NoTree(f"no {DEFAULT_LOCK} in {os.getcwd()} or above it (set {ROOT_VARIABLE} or pass root=)")
         directory = parent
 
 
