@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from prompthooks import PromptUnavailableError, load
-from prompthooks.runtime import loader
 from prompthooks.secrets import MASK, Redactor, display_uri, mask_patterns
 from tests.helpers import cli
+from tests.helpers.loading import fresh_loader
 from tests.helpers.repos import init_repo
 
 SECRET = "Zq9sekretPW"
@@ -102,15 +102,11 @@ def test_what_a_looser_parser_reads_as_the_password_is_masked_too(shown: str) ->
 
 
 @pytest.fixture
-def fresh_loader(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "PROMPTHOOKS_ENV", "PROMPTHOOKS_ROOT", "PROMPTHOOKS_CACHE_TTL"):
-        monkeypatch.delenv(variable, raising=False)
-    loader.reset()
-    yield
-    loader.reset()
+def _fresh_loader(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    yield from fresh_loader(monkeypatch)
 
 
-@pytest.mark.usefixtures("fresh_loader")
+@pytest.mark.usefixtures("_fresh_loader")
 def test_a_password_with_a_hash_sign_never_appears_in_a_load_error(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

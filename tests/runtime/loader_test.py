@@ -32,6 +32,7 @@ from tests.helpers.loading import (
     COMPOSED,
     COMPOSED_FILES,
     TEMPLATE,
+    fresh_loader,
     inside,
     lock_and_commit,
     locked,
@@ -48,11 +49,7 @@ from tests.helpers.repos import PROJECT_ROOT, GitRepo, init_repo
 
 @pytest.fixture(autouse=True)
 def _fresh_loader(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "PROMPTHOOKS_ENV", "PROMPTHOOKS_ROOT", "PROMPTHOOKS_CACHE_TTL"):
-        monkeypatch.delenv(variable, raising=False)
-    loader.reset()
-    yield
-    loader.reset()
+    yield from fresh_loader(monkeypatch)
 
 
 @pytest.fixture
