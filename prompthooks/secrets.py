@@ -7,14 +7,18 @@ import os
 import re
 import urllib.parse
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, NamedTuple
 
 SECRET_VARIABLES: Final = ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_SECRET")
 MASK: Final = "***"
 
 # User info in anything shaped like a URI, whatever its scheme or spelling (``postgres://``, a mistyped ``htpp://``):
-# everything between ``scheme://`` and the authority's last ``@``.
-_USERINFO: Final = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s'\"<>]*)@")
+# everything between ``scheme://`` and the last ``@`` before the first ``/``.  A pasted password holds '#' and '?'
+# unescaped: they do not end it (read as a fragment or a query, they would leave its first half shown).
+_USERINFO: Final = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s'\"<>]*)@")
+# Where a looser parser (urllib's, requests', a database driver's) may end user info or a password: each piece it
+# could print is a secret too (``alice:PASS#x@host`` read by urllib shows ``alice:PASS``).
+_USERINFO_ENDS: Final = re.compile(r"[@/?#]")
 # ``token=...``, ``password=...`` and their kin, in a query string or anywhere in a message.
 _SECRET_PARAMETER: Final = re.compile(
     r"(?P<key>(?<![A-Za-z0-9])(?:[A-Za-z0-9_-]*[_-])?(?:token|password|passwd|pwd|secret|api[_-]?key|signature|sig|credentials?)=)"
@@ -32,20 +36,32 @@ def mask_patterns(text: str) -> str:
     return text
 
 
-def _split(uri: str) -> tuple[str, str, str]:
-    """(``scheme://``, user info, the rest without query or fragment), read as loosely as a mistyped URI needs."""
+class _Parts(NamedTuple):
+    prefix: str  # ``scheme://``, or "" for a URI without one
+    userinfo: str
+    location: str  # host, port and path: no query or fragment
+    query: str
+
+
+def _split(uri: str) -> _Parts:
+    """The URI's parts, read as loosely as a mistyped URI or a pasted password needs.
+
+    The user info ends at the URI's last ``@``: a password may hold an unquoted ``@``, ``/``, ``?`` or ``#``, and
+    any of them ending it early would show the rest.  An ``@`` in a path or query is then read as user info too:
+    masked, never shown, which is the safe way to be wrong.
+    """
     scheme, separator, rest = uri.partition("://")
     if not separator:
         scheme, rest = "", uri
-    head = re.split(r"[?#]", rest, maxsplit=1)[0]
-    userinfo, _, location = head.rpartition("@")  # the last '@': a password may hold an unquoted '@' or '/'
-    return scheme + separator, userinfo, location
+    userinfo, _, after = rest.rpartition("@")
+    head, _, query = after.partition("#")[0].partition("?")
+    return _Parts(scheme + separator, userinfo, head, query)
 
 
 def display_uri(uri: str) -> str:
     """The URI without user info, query or fragment: safe to print."""
-    prefix, _, location = _split(uri)
-    return mask_patterns(prefix + location)
+    parts = _split(uri)
+    return mask_patterns(parts.prefix + parts.location)
 
 
 class Redactor:
@@ -71,11 +87,12 @@ class Redactor:
     def for_tracking(cls, uri: str) -> Redactor:
         """The secrets of this registry URI (its user info and query, however it is spelled) and of the environment."""
         secrets = [os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)]
-        userinfo = _split(uri)[1]
+        parts = _split(uri)
+        userinfo, query = parts.userinfo, parts.query
         if userinfo:
-            password = userinfo.partition(":")[2]
-            secrets.extend([userinfo, password, urllib.parse.unquote(password)])
-        query = uri.partition("?")[2].partition("#")[0]
+            user, colon, password = userinfo.partition(":")
+            secret = password if colon else user  # a token given as the user name is the secret
+            secrets.extend([userinfo, secret, urllib.parse.unquote(secret), *_USERINFO_ENDS.split(secret)])
         if query:
             secrets.append(query)
             secrets.extend(value for _, value in urllib.parse.parse_qsl(query))

@@ -7,7 +7,8 @@ registry when ``MLFLOW_TRACKING_URI`` is set and mlflow is installed, else the d
 Verified against git: a registry version is checked (``registry.stored.problem_of``) against the
 deployed tree's lock entry of that version, else the pin naming it (``PROMPT_<NAME>_HASH``);
 only with neither does the registry's own tag vouch for its text (refused with
-``PROMPTHOOKS_REQUIRE_GIT_HASH``).  Nothing ``load`` raises carries a credential.
+``PROMPTHOOKS_REQUIRE_GIT_HASH``).  A deployed lock that is there but cannot be read is refused,
+never taken for "no lock".  Nothing ``load`` raises carries a credential.
 
 The cache keeps one *resolution* per request: the verified prompt of every arm, and the
 split.  Pinned semvers never expire; an environment's resolution is fresh for the TTL, then
@@ -298,7 +299,7 @@ def _tree_prompt(
         raise PromptUnavailableError(name, request.wanted, str(error)) from None
     return shape.build(
         name, entry.version, entry.hash, found.content, entry.path,
-        source=source, mlflow_version=mlflow_version, variables=entry.variables, search_path=found.search_path, sources=found.sources,
+        source=source, mlflow_version=mlflow_version, variables=entry.variables, sources=found.sources, settings=tree.settings,
     )  # fmt: skip
 
 
@@ -472,8 +473,14 @@ def _fetch(reader: RuntimeReader, request: Request, root: str | None, deadline_a
     name = request.name
     try:
         tree: trees.Tree | None = trees.open_tree(root)
-    except trees.TreeError:
-        tree = None  # the registry alone answers; nothing to cross-check
+    except trees.NoTree:
+        tree = None  # no deployed tree: the registry alone answers, nothing to cross-check
+    except trees.TreeError as error:  # a lock that is there but unreadable must not let the registry vouch for itself
+        raise PromptUnavailableError(
+            name, request.wanted,
+            f"the deployed tree's lock cannot be read, so the registry's text cannot be verified against git: {error}; "
+            "deploy an image whose lock is the one `prompthooks lock` committed",
+        ) from None  # fmt: skip
     try:
         if request.semver is not None:
             found = reader.version_by_semver(name, request.semver, _remaining(deadline_at))

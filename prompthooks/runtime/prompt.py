@@ -1,8 +1,10 @@
 """``Prompt``: one verified prompt version, as ``load`` serves it, and its rendering.
 
 Rendering never runs code a template asks for: Jinja templates render in Jinja's
-``SandboxedEnvironment`` (as MLflow's ``PromptVersion.format`` does), Dotprompt bodies with
-Dotprompt's Handlebars (which reads only mappings and lists), Markdown and text by substitution.
+``SandboxedEnvironment`` (as MLflow's ``PromptVersion.format`` does), within a budget and reading
+only the verified files (``runtime.sandbox``), Dotprompt bodies with Dotprompt's Handlebars (which
+reads only mappings and lists), Markdown and text by substitution.  ``format`` raises
+``PromptFormatError`` and nothing else.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from prompthooks.records import JINJA_EXTENSIONS
 from prompthooks.runtime.dotprompt import Setup
 from prompthooks.runtime.errors import PromptFormatError
+from prompthooks.runtime.sandbox import Includes
 
 Source = Literal["registry", "lock", "cache"]
 Message = Mapping[str, str]  # {"role": ..., "content": ...}
@@ -46,9 +48,9 @@ class Prompt:
     source: Source
     variant: str | None = None  # the A/B arm (alias) served, None without a split
     engine: str = field(default=JINJA, repr=False)
-    # Folders an ``{% include %}`` is resolved against, as Jinja2's FileSystemLoader would (file mode);
-    # empty for a registry copy, which is self-contained.
-    search_path: tuple[str, ...] = field(default=(), repr=False)
+    # The verified files an ``{% include %}`` may read (file mode), never the disk again;
+    # None for a registry copy, which is self-contained.
+    includes: Includes | None = field(default=None, repr=False)
     # A Dotprompt's partials (file mode) and input defaults.
     dotprompt: Setup = field(default=Setup(), repr=False)
 
@@ -73,14 +75,24 @@ class Prompt:
         import jinja2  # only when a prompt is rendered
         from jinja2.exceptions import SecurityError
 
+        from prompthooks.runtime import sandbox
+
+        where = f"prompt {self.name} {self.version}"
         try:
-            return str(_compiled(text, self.search_path).render(values))
+            sandbox.require_safe_jinja()
+            return sandbox.render(_compiled(text, self.includes), values)
+        except sandbox.OutdatedJinja as error:
+            raise PromptFormatError(f"{where}: {error}") from None
+        except sandbox.BudgetExceeded as error:
+            raise PromptFormatError(f"{where}: stopped by the rendering budget: {error}") from None
         except SecurityError as error:
-            raise PromptFormatError(f"prompt {self.name} {self.version}: refused by Jinja's sandbox, nothing ran: {error}") from None
+            raise PromptFormatError(f"{where}: refused by Jinja's sandbox, nothing ran: {error}") from None
         except jinja2.UndefinedError as error:
-            raise PromptFormatError(f"prompt {self.name} {self.version}: missing variable: {error.message}") from None
+            raise PromptFormatError(f"{where}: missing variable: {error.message}") from None
         except jinja2.TemplateError as error:
-            raise PromptFormatError(f"prompt {self.name} {self.version}: cannot render: {error}") from None
+            raise PromptFormatError(f"{where}: cannot render: {error}") from None
+        except Exception as error:  # ZeroDivisionError, TypeError, IndexError, MemoryError...: the template's, never the caller's
+            raise PromptFormatError(f"{where}: cannot render: {type(error).__name__}: {error}") from None
 
     def _dotprompt(self, text: str, values: Mapping[str, Any]) -> str | list[dict[str, str]]:
         from prompthooks.runtime import dotprompt
@@ -95,21 +107,12 @@ class Prompt:
             raise PromptFormatError(f"prompt {self.name} {self.version}: cannot render as Dotprompt: {error}") from None
 
 
-@functools.lru_cache(maxsize=256)
-def _environment(search_path: tuple[str, ...]) -> Any:
-    import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
-
-    # Jinja2's defaults otherwise, as the application's own Environment(loader=FileSystemLoader(...)) renders,
-    # in the sandbox MLflow's PromptVersion.format() uses: a template reaches no Python internals.
-    loader = jinja2.FileSystemLoader(list(search_path)) if search_path else None
-    return SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, extensions=list(JINJA_EXTENSIONS))
-
-
 @functools.lru_cache(maxsize=1024)
-def _compiled(text: str, search_path: tuple[str, ...]) -> Any:
+def _compiled(text: str, includes: Includes | None) -> Any:
     """Compiled once per text: a Jinja template renders safely from many threads."""
-    return _environment(search_path).from_string(text)
+    from prompthooks.runtime import sandbox
+
+    return sandbox.environment(includes).from_string(text)
 
 
 def _substitute(prompt: Prompt, text: str, values: Mapping[str, Any]) -> str:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prompthooks.hashing import PromptContent
 from prompthooks.runtime.dotprompt import Setup, setup_of
 from prompthooks.runtime.prompt import DOTPROMPT, JINJA, PLACEHOLDER, Prompt, Source, Template
+from prompthooks.runtime.sandbox import Includes
+
+if TYPE_CHECKING:
+    from prompthooks.config import Config
 
 DOTPROMPT_SUFFIX = ".prompt"
 
@@ -41,6 +45,12 @@ def partials_of(path: str, sources: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+def _includes(path: str, sources: Mapping[str, str], settings: Config | None) -> Includes:
+    from prompthooks import config
+
+    return Includes(path, tuple(sorted(sources.items())), settings or config.DEFAULT)
+
+
 def build(
     name: str,
     version: str,
@@ -51,10 +61,11 @@ def build(
     source: Source,
     mlflow_version: int | None,
     variables: tuple[str, ...] | None,
-    search_path: tuple[str, ...] = (),
     sources: Mapping[str, str] | None = None,
+    settings: Config | None = None,
 ) -> Prompt:
-    """``sources``: the verified files of its closure (file mode), for a Dotprompt's partials; a registry copy is self-contained."""
+    """``sources``: the verified files of its closure (file mode), the only ones its includes and a Dotprompt's partials
+    may read, looked up along ``settings``' search path (None: the defaults); a registry copy is self-contained."""
     from prompthooks import modelconfig
     from prompthooks import variables as interface
 
@@ -76,6 +87,6 @@ def build(
         response_format=_frozen(response_format),
         source=source,
         engine=engine,
-        search_path=search_path if engine == JINJA else (),
+        includes=_includes(path, sources, settings) if engine == JINJA and sources is not None else None,
         dotprompt=setup_of(content.metadata, partials_of(path, sources or {})) if engine == DOTPROMPT else Setup(),
     )

@@ -25,6 +25,10 @@ class TreeError(Exception):
     """The deployed tree cannot answer: no lock found, or a lock or file that cannot be read."""
 
 
+class NoTree(TreeError):
+    """No lock found at all: there is no deployed tree, as opposed to one that cannot be read."""
+
+
 class Tree(NamedTuple):
     root: str
     lock_path: str
@@ -36,8 +40,9 @@ class Tree(NamedTuple):
 class DeployedFile(NamedTuple):
     entry: LockEntry
     content: PromptContent
-    search_path: tuple[str, ...]  # where its includes resolve, as Jinja2's FileSystemLoader would
-    sources: dict[str, str] = {}  # every file of its closure, itself included: path -> text with LF endings, verified
+    # Every file of its closure, itself included: path -> text with LF endings, as read once and verified.
+    # What its includes render from: the files are never read again.
+    sources: dict[str, str] = {}
 
 
 _trees: dict[tuple[str, int, int], Tree] = {}
@@ -62,13 +67,13 @@ def _lock_name(directory: str) -> tuple[str, Config | None] | None:
 
 
 def find_root(root: str | None) -> tuple[str, tuple[str, Config | None]]:
-    """(root, (lock file name, settings)); ``TreeError`` when there is none."""
+    """(root, (lock file name, settings)); ``NoTree`` when there is none, ``TreeError`` when a pyproject.toml cannot be read."""
     explicit = root or os.environ.get(ROOT_VARIABLE)
     if explicit:
         directory = os.path.abspath(explicit)
         name = _lock_name(directory)
         if name is None:
-            raise TreeError(f"no {DEFAULT_LOCK} in {directory} (from {'root=' if root else ROOT_VARIABLE})")
+            raise NoTree(f"no {DEFAULT_LOCK} in {directory} (from {'root=' if root else ROOT_VARIABLE})")
         return directory, name
     directory = os.path.abspath(os.getcwd())
     while True:
@@ -77,7 +82,7 @@ def find_root(root: str | None) -> tuple[str, tuple[str, Config | None]]:
             return directory, name
         parent = os.path.dirname(directory)
         if parent == directory:
-            raise TreeError(f"no {DEFAULT_LOCK} in {os.getcwd()} or above it (set {ROOT_VARIABLE} or pass root=)")
+            raise NoTree(f"no {DEFAULT_LOCK} in {os.getcwd()} or above it (set {ROOT_VARIABLE} or pass root=)")
         directory = parent
 
 
@@ -151,15 +156,11 @@ def content_of(tree: Tree, name: str, entry: LockEntry) -> DeployedFile:
         assert combined is not None
         return combined
 
-    path = os.path.join(tree.root, entry.path)
     actual = closure_hash(entry.path, frozenset())
     if actual != entry.hash:
         raise PromptIntegrityError(name, entry.version, entry.hash, actual, f"the deployed file {entry.path}")
-    # Includes resolve against the prompt's folder, then the repository root (composition's default search path).
-    folder = os.path.dirname(path)
-    search_path = (folder,) if folder == tree.root else (folder, tree.root)
     sources = {relative: promptfile.normalize_newlines(found.text) for relative, found in loaded.items()}
-    return DeployedFile(entry, loaded[entry.path].content, search_path, sources)
+    return DeployedFile(entry, loaded[entry.path].content, sources)
 
 
 def flattened_hash(tree: Tree, name: str, entry: LockEntry) -> str:

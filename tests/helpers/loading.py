@@ -7,8 +7,10 @@ import logging
 import time
 import traceback
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from mlflow import MlflowClient
 
 from prompthooks.main import main
@@ -28,6 +30,17 @@ COMPOSED_FILES = {
     "app/prompt/tr_story.prompt": "---\nmodel: googleai/gemini-2.0-flash\n---\n{{> style}}\nTell a story about {{subject}}.\n",
 }
 COMPOSED = ("tr_include", "tr_extends", "tr_from", "tr_story")
+
+
+def fresh_loader(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For a fixture to ``yield from``: no registry or environment of the caller's, and nothing cached, before and after."""
+    from prompthooks.runtime import loader
+
+    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "PROMPTHOOKS_ENV", "PROMPTHOOKS_ROOT", "PROMPTHOOKS_CACHE_TTL"):
+        monkeypatch.delenv(variable, raising=False)
+    loader.reset()
+    yield
+    loader.reset()
 
 
 def registry_client(uri: str) -> MlflowClient:

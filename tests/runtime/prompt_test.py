@@ -7,12 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from prompthooks.config import DEFAULT
 from prompthooks.runtime import PromptFormatError, dotprompt
 from prompthooks.runtime.prompt import DOTPROMPT, JINJA, PLACEHOLDER, Prompt
+from prompthooks.runtime.sandbox import Includes
 
 
-def _prompt(template: str | tuple[dict[str, str], ...], engine: str = JINJA, search_path: tuple[str, ...] = ()) -> Prompt:
-    return Prompt("assistant", "1.0.0", "sha256:x", None, template, ("question",), None, None, "lock", engine=engine, search_path=search_path)
+def _prompt(template: str | tuple[dict[str, str], ...], engine: str = JINJA, files: dict[str, str] | None = None) -> Prompt:
+    """A prompt at ``prompts/assistant.jinja2``; ``files``: the verified files of its closure, by path (file mode)."""
+    includes = None if files is None else Includes("prompts/assistant.jinja2", tuple(sorted(files.items())), DEFAULT)
+    return Prompt("assistant", "1.0.0", "sha256:x", None, template, ("question",), None, None, "lock", engine=engine, includes=includes)
 
 
 def test_format_renders_and_allows_extra_variables() -> None:
@@ -38,10 +42,24 @@ def test_chat_prompt_returns_rendered_messages() -> None:
         chat.format()
 
 
-def test_includes_resolve_like_a_file_system_loader(tmp_path: Path) -> None:
-    (tmp_path / "_rules.j2").write_text("Be concise.")
-    prompt = _prompt('{% include "_rules.j2" %} {{ question }}', search_path=(str(tmp_path),))
+def test_includes_resolve_like_a_file_system_loader() -> None:
+    """Along the search path (the prompt's folder, then the root), as the hook resolved the closure."""
+    files = {"prompts/_rules.j2": "Be concise.\n", "_footer.j2": "Thanks.", "prompts/_footer.j2": "Bye."}
+    prompt = _prompt('{% include "_rules.j2" %} {{ question }}', files=files)
     assert prompt.format(question="Why?") == "Be concise. Why?"
+    assert _prompt('{% include "_footer.j2" %}', files=files).format() == "Bye."
+    assert _prompt('{% include "prompts/_rules.j2" %}', files=files).format() == "Be concise."
+
+
+def test_an_include_reads_only_the_verified_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file beside the prompt that is not in its verified closure is never read, even when it exists."""
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts/_other.j2").write_text("unverified")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PromptFormatError, match=r"prompt assistant 1\.0\.0: cannot render: .*_other\.j2"):
+        _prompt('{% include "_other.j2" %}', files={"prompts/assistant.jinja2": ""}).format()
+    with pytest.raises(PromptFormatError, match="cannot render"):  # a registry copy has no loader at all
+        _prompt('{% include "_other.j2" %}').format()
 
 
 def test_prompt_is_immutable() -> None:
@@ -66,11 +84,25 @@ def test_a_sandbox_escape_renders_nothing_and_runs_nothing(tmp_path: Path, engin
     chat = _prompt(({"role": "user", "content": "{{ question }}"}, {"role": "system", "content": PAYLOAD % witness}))
     with pytest.raises(PromptFormatError, match="sandbox"):
         chat.format(question="Why?")
-    include = _prompt('{% include "_evil.j2" %}', search_path=(str(tmp_path),))
-    (tmp_path / "_evil.j2").write_text(PAYLOAD % witness)
+    include = _prompt('{% include "_evil.j2" %}', files={"prompts/_evil.j2": PAYLOAD % witness})
     with pytest.raises(PromptFormatError, match="sandbox"):
         include.format(question="Why?")
     assert not witness.exists()
+
+
+@pytest.mark.parametrize("body", ["{{ 1 / 0 }}", '{{ "a" + 1 }}', "{{ dict(a=1).items|list }}", '{{ ("{0.x}"|attr("format_map"))({"0": 1}) }}'])
+def test_format_raises_only_prompt_format_error(body: str) -> None:
+    """README: format() raises PromptFormatError (missing variable, sandbox refusal, cannot render).  A template error
+    Jinja does not wrap (ZeroDivisionError, TypeError, IndexError) left format() as itself, past an application's
+    `except PromptFormatError` (a registry writer can serve such a template for any version the image does not know)."""
+    from prompthooks.hashing import PromptContent
+    from prompthooks.runtime import shape
+
+    prompt = shape.build("adv", "1.0.0", "sha256:x", PromptContent(body, {}), "prompts/adv.jinja2", source="lock", mlflow_version=None, variables=())
+    with pytest.raises(PromptFormatError):
+        prompt.format()
+    with pytest.raises(PromptFormatError, match=r"^prompt adv 1\.0\.0: cannot render: \w+Error"):
+        prompt.format()
 
 
 # --- Dotprompt: rendered by dotpromptz, Dotprompt's reference implementation ------------------------------------------

@@ -56,3 +56,17 @@ def test_content_of_serves_what_it_hashed_with_its_closure(tmp_path: Path) -> No
     found = trees.content_of(tree, "tr_story", tree.entries["tr_story"])
     assert set(found.sources) == {"app/prompt/tr_story.prompt", "app/prompt/_style.prompt"}
     assert found.sources["app/prompt/_style.prompt"] == COMPOSED_FILES["app/prompt/_style.prompt"]
+
+
+def test_no_lock_is_told_apart_from_a_lock_that_cannot_be_read(tmp_path: Path) -> None:
+    """No lock: there is no deployed tree.  A lock (or the pyproject.toml naming it) that cannot be read is not that."""
+    with pytest.raises(trees.NoTree):
+        trees.open_tree(str(tmp_path))
+    (tmp_path / "prompts.lock").write_text("<<<<<<< HEAD\n")
+    with pytest.raises(trees.TreeError) as raised:
+        trees.open_tree(str(tmp_path))
+    assert not isinstance(raised.value, trees.NoTree)
+    (tmp_path / "pyproject.toml").write_text("[tool.prompthooks\n")
+    with pytest.raises(trees.TreeError) as raised:
+        trees.open_tree(str(tmp_path))
+    assert not isinstance(raised.value, trees.NoTree)
