@@ -6,8 +6,11 @@ import json
 import re
 import shlex
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
+
+import pytest
 
 from prompthooks import main
 from prompthooks.registry import client
@@ -79,8 +82,17 @@ def _assistant(version_line: str, text: str) -> str:
     return "{#\nname: assistant\n" + version_line + "bump: minor\n#}\n" + text + "\n"
 
 
-def test_every_readme_command_runs_on_a_scratch_repository(tmp_path: Path, mlflow_server: MlflowServer) -> None:
-    """The README cannot drift from the CLI: each example runs, in the README's order, against a real server."""
+@pytest.fixture
+def scratch_server(tmp_path: Path) -> Iterator[MlflowServer]:
+    """A server of the test's own: the README's environments (production, staging) are everyone's on a shared one."""
+    server = MlflowServer(tmp_path / "mlflow").start()
+    yield server
+    server.stop()
+
+
+def test_every_readme_command_runs_on_a_scratch_repository(tmp_path: Path, scratch_server: MlflowServer) -> None:
+    """The README cannot drift from the CLI: each example runs, in the README's order, against a real server of its own."""
+    mlflow_server = scratch_server
     repo = init_repo(tmp_path / "repo")
     commits = []
     for step, text in enumerate(("Answer {{ question }}.", "Answer {{ question }} politely.", "Answer {{ question }} politely and briefly.")):
