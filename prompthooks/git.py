@@ -119,6 +119,116 @@ def lock_commits(root: str, revisions: list[str], path: str) -> list[str]:
     return result.stdout.decode().split() if result.returncode == 0 else []
 
 
+class CommitInfo(NamedTuple):
+    sha: str
+    author: str
+    date: str
+    subject: str
+
+
+class FileStep(NamedTuple):
+    """A commit that changed a file: the file's blob at its first parent and at the commit (None: no such file)."""
+
+    info: CommitInfo
+    parents: tuple[str, ...]
+    old: str | None
+    new: str | None
+
+
+_STEP_FORMAT: Final = "%x01%H %P%x00%an%x00%aI%x00%B%x00"
+_GITLINK: Final = "160000"
+
+
+def _blob(mode: str, object_id: str) -> str | None:
+    return None if mode in ("000000", _GITLINK) else object_id
+
+
+def file_steps(root: str, revisions: list[str], path: str, *, full_history: bool = True) -> list[FileStep]:
+    """Commits reachable from ``revisions`` that changed ``path``, parents before children: ``git log --raw``, no file read.
+
+    ``full_history``: every commit that changed the file against any parent (``git rev-list --full-history``);
+    otherwise git's default simplification, as ``git log -- path`` shows it.
+    """
+    options = ["--full-history"] if full_history else []
+    args = ["log", f"--format={_STEP_FORMAT}", "--raw", "--no-abbrev", "--no-renames", "--root", "--topo-order", "--reverse", *options]
+    result = run([*args, *revisions, "--", path], cwd=root)
+    if result.returncode != 0:
+        return []
+    steps: list[FileStep] = []
+    merges: list[int] = []
+    for record in result.stdout.decode("utf-8", "surrogateescape").split("\x01")[1:]:
+        ids, author, date, message, raw = record.split("\x00", 4)
+        commit, *parents = ids.split(" ")
+        info = CommitInfo(commit, author, date, message.split("\n", 1)[0])
+        change = next((line for line in raw.splitlines() if line.startswith(":")), None)
+        if change is None:  # a merge: git shows no change for it; the blobs are looked up below
+            if parents:
+                merges.append(len(steps))
+            steps.append(FileStep(info, tuple(parents), None, None))
+            continue
+        old_mode, new_mode, old, new = change[1:].split("\t", 1)[0].split(" ")[:4]
+        steps.append(FileStep(info, tuple(parents), _blob(old_mode, old), _blob(new_mode, new)))
+    if merges:
+        names = [name for index in merges for name in (f"{steps[index].parents[0]}:{path}", f"{steps[index].info.sha}:{path}")]
+        found = object_ids(root, names)
+        for number, index in enumerate(merges):
+            steps[index] = steps[index]._replace(old=found[2 * number], new=found[2 * number + 1])
+    return steps
+
+
+def object_ids(root: str, names: list[str]) -> list[str | None]:
+    """Each blob named (``REV:path``) as its object id, None when missing or not a blob: one ``git cat-file``, nothing read."""
+    if not names:
+        return []
+    try:
+        process = subprocess.run(
+            ["git", "cat-file", "--batch-check"], cwd=root, input="".join(f"{name}\n" for name in names).encode(), capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
+    found: list[str | None] = []
+    for line in process.stdout.decode().splitlines()[: len(names)]:
+        fields = line.split(" ")
+        found.append(fields[0] if len(fields) == 3 and fields[1] == "blob" else None)
+    return found + [None] * (len(names) - len(found))
+
+
+def pack_blobs(root: str, object_ids: list[str], directory: str) -> str:
+    """Write the blobs to a pack in ``directory`` (its path without ``.pack``): versions of one file, stored as git's deltas.
+
+    git keeps the deltas it already has (``--window=0`` computes none), so a long history of one
+    file packs in milliseconds to a fraction of the bytes its versions hold.
+    """
+    try:
+        process = subprocess.run(
+            ["git", "-c", "pack.compression=1", "pack-objects", "-q", "--window=0", "--delta-base-offset", os.path.join(directory, "blobs")],
+            cwd=root,
+            input="".join(f"{object_id}\n" for object_id in object_ids).encode(),
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
+    if process.returncode != 0:
+        raise FatalError(f"git pack-objects failed: {process.stderr.decode(errors='replace').strip()}")
+    return os.path.join(directory, f"blobs-{process.stdout.decode().strip()}")
+
+
+def rev_list(root: str, revisions: list[str]) -> list[str]:
+    """Commits reachable from ``revisions`` (``^X`` excludes X's), newest first; [] when git refuses them."""
+    result = run(["rev-list", *revisions], cwd=root)
+    return result.stdout.decode().split() if result.returncode == 0 else []
+
+
+def left_right_count(root: str, one: str, other: str) -> tuple[int, int] | None:
+    """How many commits only ``one`` reaches, and only ``other``; None when either is unknown (pruned)."""
+    result = run(["rev-list", "--left-right", "--count", f"{one}...{other}"], cwd=root)
+    if result.returncode != 0:
+        return None
+    left, right = result.stdout.split()
+    return int(left), int(right)
+
+
 def merge_base(root: str, one: str, other: str) -> str | None:
     result = run(["merge-base", one, other], cwd=root)
     return result.stdout.decode().strip() if result.returncode == 0 else None
@@ -223,13 +333,6 @@ def tree_files(repo: Repo, commit: str) -> dict[str, TreeFile]:
         if isinstance(item, Blob):
             files[str(item.path)] = TreeFile(item.mode, item)
     return files
-
-
-class CommitInfo(NamedTuple):
-    sha: str
-    author: str
-    date: str
-    subject: str
 
 
 def last_changes(repo: Repo, commit: str, paths: list[str], batch: int = 500) -> dict[str, CommitInfo]:
