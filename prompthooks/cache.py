@@ -63,6 +63,24 @@ class Cache:
     def store(self, name: str, data: object) -> None:
         self._write(name, data)
 
+    def stored(self, prefix: str) -> list[str]:
+        """The names of this directory's files that start with ``prefix``, the most recently written first."""
+        if self.directory is None:
+            return []
+        try:
+            with os.scandir(self.directory) as found:
+                dated = [(entry.stat().st_mtime_ns, entry.name) for entry in found if entry.name.startswith(prefix)]
+        except OSError:
+            return []
+        return [name for _, name in sorted(dated, reverse=True)]
+
+    def remove(self, name: str) -> None:
+        if self.directory is not None:
+            try:
+                os.remove(os.path.join(self.directory, name))
+            except OSError:
+                pass
+
     def is_racy(self, mtime_ns: int) -> bool:
         return mtime_ns >= self.started_ns - RACY_NS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Final, NamedTuple
 
 from prompthooks.config import Config
@@ -49,7 +49,7 @@ class LockPlan(NamedTuple):
 class Held(NamedTuple):
     """What the lock's git history says about versions."""
 
-    hashes: Mapping[str, Mapping[str, frozenset[str]]]  # per name, per version, every hash that version ever named
+    hashes: Mapping[str, Mapping[str, Collection[str]]]  # per name, per version, every hash that version ever named
     highest: Mapping[str, str]  # per name, its highest version (kept apart: unchanged prompts need no semver)
 
 
@@ -66,7 +66,7 @@ def held_hash(entry: LockEntry) -> str:
     return CLOSURE_MARK + entry.hash if entry.dependencies else entry.hash
 
 
-def other_contents(known: frozenset[str], closure_hash: str, own_hash: str | None) -> set[str]:
+def other_contents(known: Collection[str], closure_hash: str, own_hash: str | None) -> set[str]:
     """The hashes in ``known`` that name another content than this one.
 
     ``own_hash`` is the prompt's hash without its dependencies (the closure hash when it has none;
@@ -82,7 +82,7 @@ def other_contents(known: frozenset[str], closure_hash: str, own_hash: str | Non
     return found
 
 
-def _names_content(known: frozenset[str], closure_hash: str, own_hash: str) -> bool:
+def _names_content(known: Collection[str], closure_hash: str, own_hash: str) -> bool:
     return CLOSURE_MARK + closure_hash in known or own_hash in known
 
 

@@ -43,7 +43,7 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int]) -> 
     if getattr(args, "base", None):
         from prompthooks import basecheck
 
-        code |= basecheck.report(checkout.root, args.base, evaluated, quiet=args.quiet)
+        code |= basecheck.report(checkout.root, args.base, evaluated, cache, quiet=args.quiet)
     if code == 0 and not cache.is_racy(collected.newest_mtime_ns()):
         cache.remember_clean(fingerprint)
     return code

@@ -164,7 +164,7 @@ def _baseline(inputs: Inputs, cache: Cache) -> tuple[dict[str, LockEntry], dict[
     except lockfile.UnreadableLock as error:
         from prompthooks import versionguard
 
-        newest = versionguard.full(inputs.root, ["HEAD"], config.lock)[1]
+        newest = versionguard.newest_readable(inputs.root, config.lock)
         where = f"the lock of commit {newest.commit[:12]}" if newest is not None else "no lock (none in history is readable)"
         note = f"{error} (committed without the hook?); versions continue from {where}"
         return (newest.entries, newest.retired, (note,)) if newest is not None else ({}, {}, (note,))
@@ -196,8 +196,8 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
 def _evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     config = inputs.config
     baseline, retired, notes = _baseline(inputs, cache)
-    locks = {inputs.heads[0][0]: baseline} if inputs.heads else {}
     head_readable = not notes and inputs.head_lock is not None
+    locks = {inputs.heads[0][0]: baseline if head_readable else {}} if inputs.heads else {}  # what HEAD's own lock holds
     baseline_fragments = _read_fragments(inputs.head_lock, f"HEAD:{config.lock}", cache) if head_readable else {}
     parents: dict[str, set[str]] = {}
     if inputs.merge_head_lock is not None:
