@@ -144,13 +144,13 @@ def _blob(mode: str, object_id: str) -> str | None:
 
 
 def file_steps(root: str, revisions: list[str], path: str, *, full_history: bool = True) -> list[FileStep]:
-    """Commits reachable from ``revisions`` that changed ``path``, parents before children: ``git log --raw``, no file read.
+    """Commits reachable from ``revisions`` that changed ``path``, oldest first: ``git log --raw``, no file read.
 
-    ``full_history``: every commit that changed the file against any parent (``git rev-list --full-history``);
-    otherwise git's default simplification, as ``git log -- path`` shows it.
+    ``full_history``: every commit that changed the file against any parent (``git rev-list --full-history``),
+    parents before children; otherwise the commits ``git log --reverse -- path`` shows, in its order.
     """
-    options = ["--full-history"] if full_history else []
-    args = ["log", f"--format={_STEP_FORMAT}", "--raw", "--no-abbrev", "--no-renames", "--root", "--topo-order", "--reverse", *options]
+    options = ["--full-history", "--topo-order"] if full_history else []
+    args = ["log", f"--format={_STEP_FORMAT}", "--raw", "--no-abbrev", "--no-renames", "--root", "--reverse", *options]
     result = run([*args, *revisions, "--", path], cwd=root)
     if result.returncode != 0:
         return []
@@ -335,18 +335,46 @@ def tree_files(repo: Repo, commit: str) -> dict[str, TreeFile]:
     return files
 
 
-def last_changes(repo: Repo, commit: str, paths: list[str], batch: int = 500) -> dict[str, CommitInfo]:
-    """For each path, the newest commit up to ``commit`` that changed it (one ``git log`` per batch)."""
+def _folders(paths: list[str]) -> list[str]:
+    """The folders holding ``paths``, none inside another (the repository itself for a file at its top)."""
+    folders = sorted({path.rpartition("/")[0] or "." for path in paths})
+    if "." in folders:
+        return ["."]
+    kept: list[str] = []
+    for folder in folders:  # sorted: a folder comes right before the folders inside it
+        if not kept or not folder.startswith(kept[-1] + "/"):
+            kept.append(folder)
+    return kept
+
+
+def last_changes(root: str, commit: str, paths: list[str]) -> dict[str, CommitInfo]:
+    """For each path, the newest commit up to ``commit`` that changed it.
+
+    One ``git log`` of the paths' folders, read as it comes and stopped once every path
+    is found: a fresh clone's long history is read no further back than its answers
+    (a pathspec of every path would cost git a comparison per path at every commit).
+    """
+    wanted = set(paths)
     found: dict[str, CommitInfo] = {}
-    for start in range(0, len(paths), batch):
-        wanted = paths[start : start + batch]
-        output = repo.git.log(commit, "--format=%x01%H%x00%an%x00%aI%x00%s", "--name-only", "--no-renames", "--", *wanted)
-        for record in output.split("\x01")[1:]:
-            header, _, names = record.partition("\n")
-            info = CommitInfo(*header.split("\x00", 3))
-            for name in names.splitlines():
-                if name and name not in found:
-                    found[name] = info
+    if not wanted:
+        return found
+    command = ["git", "-c", "core.quotePath=false", "log", commit, "--format=%x01%H%x00%an%x00%aI%x00%s", "--name-only", "--no-renames", "--", *_folders(paths)]
+    try:
+        process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
+    assert process.stdout is not None
+    info: CommitInfo | None = None
+    with process:
+        for line in process.stdout:
+            text = line.decode("utf-8", "surrogateescape").rstrip("\n")
+            if text.startswith("\x01"):
+                info = CommitInfo(*text[1:].split("\x00", 3))
+            elif text in wanted and text not in found and info is not None:
+                found[text] = info
+                if len(found) == len(wanted):
+                    process.kill()
+                    break
     return found
 
 
