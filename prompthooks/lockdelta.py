@@ -25,14 +25,15 @@ _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+\Z")
 class Read(NamedTuple):
     entries: dict[str, LockEntry] | None  # None: unreadable (it says nothing, as for the hook)
     derivable: bool  # regular and readable: the next version can be read from what changed
+    error: FatalError | None = None  # why it is unreadable
 
 
 def read(raw: bytes, label: str) -> Read:
     """The whole lock, as ``lockfile.parse_with_retired`` reads it."""
     try:
         entries, regular = lockfile.parse_history(raw, label)
-    except FatalError:
-        return Read(None, False)
+    except FatalError as error:
+        return Read(None, False, error)
     return Read(entries, regular)
 
 

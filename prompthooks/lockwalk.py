@@ -25,7 +25,11 @@ class Seen(NamedTuple):
     step: git.FileStep
     entries: dict[str, LockEntry]  # what this commit's lock may have added: all its entries, or those of the tables that changed
     whole: bool  # ``entries`` is the whole lock (read whole; empty when it is unreadable)
-    readable: bool
+    error: FatalError | None = None  # why it is unreadable
+
+    @property
+    def readable(self) -> bool:
+        return self.error is None
 
 
 def read_blobs(root: str, object_ids: list[str]) -> Callable[[str], bytes]:
@@ -86,10 +90,10 @@ def walk(root: str, steps: Sequence[git.FileStep], lock_path: str, *, outside_ba
         entries = lockdelta.changed(before[0], raw, label) if before is not None and before[1] else None
         if entries is not None:
             known[step.new] = (raw, True)
-            yield Seen(step, entries, False, True)
+            yield Seen(step, entries, False)
         else:
             whole = lockdelta.read(raw, label)
             known[step.new] = (raw, whole.derivable)
-            yield Seen(step, whole.entries or {}, True, whole.entries is not None)
+            yield Seen(step, whole.entries or {}, True, whole.error)
         used(step.old)
         used(step.new)
