@@ -29,6 +29,7 @@ import pytest
 
 from prompthooks import git, lockfile, lockplan, versionguard, versioning
 from prompthooks.cache import Cache
+from prompthooks.errors import FatalError
 from prompthooks.main import main
 from tests.conftest import GitRepo
 
@@ -73,7 +74,10 @@ class Invariant:
             if found is None:
                 continue
             if found[0] not in self.parsed:
-                self.parsed[found[0]] = lockfile.parse(found[1], f"{commit[:12]}:prompts.lock")
+                try:
+                    self.parsed[found[0]] = lockfile.parse(found[1], f"{commit[:12]}:prompts.lock")
+                except FatalError:  # committed unreadable (the harness amends with --no-verify when the hook refuses): it says nothing
+                    self.parsed[found[0]] = {}
             for name, entry in self.parsed[found[0]].items():
                 before = held.setdefault((name, entry.version), (entry.hash, commit))
                 assert before[0] == entry.hash, f"{ref}: {name} {entry.version} is {before[0]} in {before[1][:12]} and {entry.hash} in {commit[:12]}"
@@ -283,7 +287,7 @@ def test_versions_name_one_content_through_a_team_workflow(repo: GitRepo, seed: 
             repo.write(f"prompts/{name}.md", team.text(name))
         team.hook_commit("initial prompts")
         team.play(STEPS)
-    except AssertionError as error:
-        raise AssertionError(f"seed {seed} (replay: PROMPTHOOKS_FUZZ_SEEDS={seed} PROMPTHOOKS_FUZZ_STEPS={STEPS}): {error}") from error
+    except Exception as error:
+        raise AssertionError(f"seed {seed} (replay: PROMPTHOOKS_FUZZ_SEEDS={seed} PROMPTHOOKS_FUZZ_STEPS={STEPS}): {error!r}") from error
     if STEPS >= 150 and seed == PINNED_SEED:  # the default run must reach the hard cases
         assert team.counts.get("rebase", 0) > 0 and team.counts.get("integrate", 0) > 1, team.counts
