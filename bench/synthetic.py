@@ -130,22 +130,25 @@ def fast_import(repo: Path, commands: Iterator[bytes]) -> None:
         raise SystemExit("git fast-import failed")
 
 
-def _commands(prompts: int, commits: int, fork_back: int, fork_commits: int) -> Iterator[bytes]:
+def _commands(prompts: int, commits: int, fork_back: int, fork_commits: int, pr_commits: int) -> Iterator[bytes]:
     history = History(prompts)
     yield from history.commands(commits - fork_back)
     if fork_back:
         yield from history.fork("feature").commands(fork_commits, commits, "refs/heads/main")
         yield from history.commands(fork_back, commits - fork_back)
+    if pr_commits:
+        yield from history.fork("pr").commands(pr_commits, commits + fork_commits, "refs/heads/main")
 
 
-def build_history(repo: Path, prompts: int, commits: int, *, fork_back: int = 0, fork_commits: int = 0) -> None:
+def build_history(repo: Path, prompts: int, commits: int, *, fork_back: int = 0, fork_commits: int = 0, pr_commits: int = 0) -> None:
     """A repository whose ``main`` has ``commits`` commits, each touching ``prompts.lock``; checked out, and packed.
 
-    ``fork_back``: also a branch ``feature`` forked that many commits back, with ``fork_commits`` of its own.
+    ``fork_back``: also a branch ``feature`` forked that many commits back, with ``fork_commits`` of its own;
+    ``pr_commits``: a branch ``pr`` of that many commits on top of ``main``, as a pull request.
     Packed as a server packs what a clone gets (``git repack -adf``: deltas between versions).
     """
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
-    fast_import(repo, _commands(prompts, commits, fork_back, fork_commits))
+    fast_import(repo, _commands(prompts, commits, fork_back, fork_commits, pr_commits))
     git(repo, "repack", "-adfq")
     git(repo, "checkout", "-q", "main")
