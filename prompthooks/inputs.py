@@ -22,29 +22,25 @@ class Inputs(NamedTuple):
     root: str
     config: Config
     prompts: list[tuple[str, StatKey]]  # regular files in the working tree, by repo-relative path
-    head_lock: bytes | None  # the lock at HEAD: the baseline for version bumps
     current_lock: bytes | None  # the lock on disk
-    merge_head_lock: bytes | None = None  # during a merge, the other parent's lock: a baseline too
     index_prompts: tuple[tuple[str, str], ...] = ()  # (path, staged blob id) of prompts a sparse checkout left out
     heads: tuple[tuple[str, bytes], ...] = ()  # HEAD's (and while merging MERGE_HEAD's) commit id and object
     lock_staged: str | None = None  # the lock's blob id in the index, None when untracked
     links: tuple[str, ...] = ()  # prompts that are symbolic links: read through, never rewritten
 
     def fingerprint(self, tool: tuple[object, ...]) -> bytes:
-        """The inputs themselves, serialized: compared whole, so no two states can collide."""
-        state: Any = (
-            tool,
-            tuple(self.config),
-            self.prompts,
-            self.head_lock,
-            self.current_lock,
-            self.merge_head_lock,
-            self.index_prompts,
-            self.heads,
-            self.lock_staged,
-            self.links,
-        )
+        """The inputs themselves, serialized: compared whole, so no two states can collide.
+
+        (The locks at HEAD and MERGE_HEAD are not read for it: their commits say what they hold.)
+        """
+        state: Any = (tool, tuple(self.config), self.prompts, self.current_lock, self.index_prompts, self.heads, self.lock_staged, self.links)
         return marshal.dumps(state)
+
+    def head_locks(self) -> tuple[bytes | None, bytes | None]:
+        """The lock at HEAD (the baseline for version bumps) and, while merging, at MERGE_HEAD (a baseline too)."""
+        found = git.read_objects(self.root, [f"{commit}:{self.config.lock}" for commit, _ in self.heads])
+        head, merge_head = (item[1] if item is not None else None for item in [*found, None, None][:2])
+        return head, merge_head
 
     def newest_mtime_ns(self) -> int:
         return max((key[0] for _, key in self.prompts), default=0)
@@ -96,17 +92,13 @@ def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
         current_lock = None
     merging = git_dir is not None and os.path.exists(os.path.join(git_dir, "MERGE_HEAD"))
     revisions = ["HEAD", "MERGE_HEAD"] if merging else ["HEAD"]
-    objects = git.read_objects(root, [name for revision in revisions for name in (revision, f"{revision}:{config.lock}")])
-    heads = tuple(found for found in objects[0::2] if found is not None)
-    head_lock, merge_head_lock = (found[1] if found is not None else None for found in [*objects[1::2], None][:2])
+    heads = tuple(found for found in git.read_objects(root, revisions) if found is not None)
     staged = git.IndexEntry.parse(index[config.lock]) if config.lock in index else None
     return Inputs(
         root,
         config,
         prompts,
-        head_lock,
         current_lock,
-        merge_head_lock,
         tuple(index_prompts),
         heads,
         staged.blob if staged is not None else None,

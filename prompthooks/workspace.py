@@ -153,14 +153,14 @@ def _read_index_prompts(inputs: Inputs, cache: Cache, errors: list[FatalError], 
     return files
 
 
-def _baseline(inputs: Inputs, cache: Cache) -> tuple[dict[str, LockEntry], dict[str, str], tuple[str, ...]]:
+def _baseline(inputs: Inputs, head_lock: bytes | None, cache: Cache) -> tuple[dict[str, LockEntry], dict[str, str], tuple[str, ...]]:
     """The lock at HEAD; when it is unreadable, the newest readable lock in HEAD's history, said in a note."""
     config = inputs.config
-    if inputs.head_lock is None:
+    if head_lock is None:
         return {}, {}, ()
     label = f"HEAD:{config.lock}"
     try:
-        return _read_lock(inputs.head_lock, label, cache), _read_retired(inputs.head_lock, label, cache), ()
+        return _read_lock(head_lock, label, cache), _read_retired(head_lock, label, cache), ()
     except lockfile.UnreadableLock as error:
         from prompthooks import versionguard
 
@@ -195,19 +195,20 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
 
 def _evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     config = inputs.config
-    baseline, retired, notes = _baseline(inputs, cache)
-    head_readable = not notes and inputs.head_lock is not None
+    head_lock, merge_head_lock = inputs.head_locks()
+    baseline, retired, notes = _baseline(inputs, head_lock, cache)
+    head_readable = not notes and head_lock is not None
     locks = {inputs.heads[0][0]: baseline if head_readable else {}} if inputs.heads else {}  # what HEAD's own lock holds
-    baseline_fragments = _read_fragments(inputs.head_lock, f"HEAD:{config.lock}", cache) if head_readable else {}
+    baseline_fragments = _read_fragments(head_lock, f"HEAD:{config.lock}", cache) if head_readable else {}
     parents: dict[str, set[str]] = {}
-    if inputs.merge_head_lock is not None:
+    if merge_head_lock is not None:
         label = f"MERGE_HEAD:{config.lock}"
-        other = _read_lock(inputs.merge_head_lock, label, cache)
+        other = _read_lock(merge_head_lock, label, cache)
         if len(inputs.heads) > 1:
             locks[inputs.heads[1][0]] = other
         baseline, parents = lockplan.merge_baselines(baseline, other)
-        retired = lockplan.merge_retired(retired, _read_retired(inputs.merge_head_lock, label, cache))
-        baseline_fragments = {**_read_fragments(inputs.merge_head_lock, label, cache), **baseline_fragments}
+        retired = lockplan.merge_retired(retired, _read_retired(merge_head_lock, label, cache))
+        baseline_fragments = {**_read_fragments(merge_head_lock, label, cache), **baseline_fragments}
     drafts: Drafts = {}  # lock tables written by the processes that read the files: read back by render
     files = _read_prompts(inputs, cache, baseline, drafts)
     current: dict[str, LockEntry] | None = None
@@ -224,7 +225,7 @@ def _evaluate(inputs: Inputs, cache: Cache) -> Workspace:
         from prompthooks import versionguard
 
         held = versionguard.held(inputs.root, config.lock, dict(inputs.heads), locks, cache)
-    legacy = not head_readable or not lockfile.uses_dependencies(inputs.head_lock or b"")
+    legacy = not head_readable or not lockfile.uses_dependencies(head_lock or b"")
     plan = lockplan.plan(files, baseline, config, parents, baseline_fragments, legacy, retired=retired, held=held)
     plan = plan._replace(stamps=[stamp for stamp in plan.stamps if stamp.path not in inputs.links])
     _render_many_ahead(plan.entries, cache, drafts)
