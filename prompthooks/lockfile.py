@@ -327,6 +327,20 @@ def render(
     return rendered
 
 
+def table_bytes(name: str, entry: LockEntry) -> bytes:
+    """One ``[prompts.<name>]`` table as ``render`` writes it, read back: what it says is ``entry``."""
+    text = table_text((name, entry))
+    read = _loads(text.encode(), "<rendered table>").get("prompts", {}).get(name)
+    if entry_from_table(name, read, "<rendered table>") != entry:
+        raise AssertionError("tomli-w round trip changed a lock table")
+    return text.encode()
+
+
+def path_line(path: str) -> bytes:
+    """The ``path = ...`` line of a table whose prompt is at ``path``, as ``render`` writes it."""
+    return _dumps({"path": path}).encode()
+
+
 def table_text(item: tuple[str, LockEntry]) -> str:
     """One ``[prompts.<name>]`` table as ``render`` writes it, for ``render``'s ``drafts``: many are written on several cores."""
     name, entry = item

@@ -25,6 +25,7 @@ class Workspace(NamedTuple):
     notes: tuple[str, ...] = ()  # what the user must know about the baseline (a broken lock at HEAD)
     lock_staged: str | None = None  # the lock's blob id in the index (None: untracked)
     current_fragments: dict[str, FragmentEntry] | None = None  # the lock on disk's fragment tables
+    pending: dict[str, LockEntry] | None = None  # the planned entries HEAD's lock does not hold (None: not known)
 
 
 def _read_prompt(path: str, locked: LockEntry | None) -> PromptFile:
@@ -231,4 +232,5 @@ def _evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     _render_many_ahead(plan.entries, cache, drafts)
     rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments, plan.composed, plan.retired, drafts)
     cache.save(plan.entries, rendered, plan.fragments, plan.composed)
-    return Workspace(config, plan, current, inputs.current_lock, rendered, current_error, notes, inputs.lock_staged, current_fragments)
+    pending = {name: entry for name, entry in plan.entries.items() if baseline.get(name) != entry} if len(inputs.heads) == 1 and head_readable else None
+    return Workspace(config, plan, current, inputs.current_lock, rendered, current_error, notes, inputs.lock_staged, current_fragments, pending)
