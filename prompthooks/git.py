@@ -80,17 +80,20 @@ def index_entries(root: str) -> dict[str, str]:
     return entries
 
 
+def _cat_file(root: str, mode: str, names: list[str]) -> bytes:
+    """``git cat-file --batch`` (or ``--batch-check``) of these names, one a line."""
+    try:
+        process = subprocess.run(["git", "cat-file", mode], cwd=root, input="".join(f"{name}\n" for name in names).encode(), capture_output=True, check=False)
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
+    return process.stdout
+
+
 def read_objects(root: str, names: list[str]) -> list[tuple[str, bytes] | None]:
     """Each object (``HEAD``, ``HEAD:path``, a blob id) as (object id, bytes), None when missing: one ``git cat-file``."""
     if not names:
         return []
-    try:
-        process = subprocess.run(
-            ["git", "cat-file", "--batch"], cwd=root, input="".join(f"{name}\n" for name in names).encode(), capture_output=True, check=False
-        )
-    except FileNotFoundError:
-        raise FatalError("git is not installed or not on PATH") from None
-    output, position = process.stdout, 0
+    output, position = _cat_file(root, "--batch", names), 0
     found: list[tuple[str, bytes] | None] = []
     for _ in names:
         end = output.index(b"\n", position)
@@ -180,14 +183,8 @@ def object_ids(root: str, names: list[str]) -> list[str | None]:
     """Each blob named (``REV:path``) as its object id, None when missing or not a blob: one ``git cat-file``, nothing read."""
     if not names:
         return []
-    try:
-        process = subprocess.run(
-            ["git", "cat-file", "--batch-check"], cwd=root, input="".join(f"{name}\n" for name in names).encode(), capture_output=True, check=False
-        )
-    except FileNotFoundError:
-        raise FatalError("git is not installed or not on PATH") from None
     found: list[str | None] = []
-    for line in process.stdout.decode().splitlines()[: len(names)]:
+    for line in _cat_file(root, "--batch-check", names).decode().splitlines()[: len(names)]:
         fields = line.split(" ")
         found.append(fields[0] if len(fields) == 3 and fields[1] == "blob" else None)
     return found + [None] * (len(names) - len(found))

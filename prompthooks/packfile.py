@@ -94,6 +94,14 @@ def _size(delta: bytes, position: int) -> tuple[int, int]:
             return value, position
 
 
+def _copy_fields(command: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The shifts of the offset bytes and of the size bytes that follow a copy command."""
+    return tuple(8 * bit for bit in range(4) if command & (1 << bit)), tuple(8 * bit for bit in range(3) if command & (0x10 << bit))
+
+
+_COPY_FIELDS: Final = [_copy_fields(command) for command in range(256)]
+
+
 def apply_delta(base: bytes, delta: bytes) -> bytes:
     """git's delta format: copy ranges of ``base`` and insert literal bytes."""
     source_size, position = _size(delta, 0)
@@ -107,27 +115,13 @@ def apply_delta(base: bytes, delta: bytes) -> bytes:
         command = delta[position]
         position += 1
         if command & 0x80:
+            offset_shifts, size_shifts = _COPY_FIELDS[command]
             offset = size = 0
-            if command & 0x01:
-                offset = delta[position]
+            for shift in offset_shifts:
+                offset |= delta[position] << shift
                 position += 1
-            if command & 0x02:
-                offset |= delta[position] << 8
-                position += 1
-            if command & 0x04:
-                offset |= delta[position] << 16
-                position += 1
-            if command & 0x08:
-                offset |= delta[position] << 24
-                position += 1
-            if command & 0x10:
-                size = delta[position]
-                position += 1
-            if command & 0x20:
-                size |= delta[position] << 8
-                position += 1
-            if command & 0x40:
-                size |= delta[position] << 16
+            for shift in size_shifts:
+                size |= delta[position] << shift
                 position += 1
             parts.append(source[offset : offset + (size or 0x10000)])
         elif command:
