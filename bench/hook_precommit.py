@@ -75,15 +75,18 @@ def figures(root: Path, sizes: list[int], runs: int, bin_dir: Path) -> list[str]
         hook, trivial = [*pre_commit, str(hook_config)], [*pre_commit, str(true_config)]
         rows.append(row(f"{size:,} prompts, nothing changed", "`true`", paired(runs, Run(hook, repo, 0, env=env), Run(trivial, repo, 0, env=env)), 1.5))
         changed = repo / synthetic.prompt_path(0)
-        original = changed.read_bytes()
 
-        def edit(repo: Path = repo, changed: Path = changed, original: bytes = original) -> None:
-            synthetic.git(repo, "reset", "-q", "--hard")
-            changed.write_bytes(original + f"Extra line {os.urandom(4).hex()}.\n".encode())
+        def commit_then_edit(repo: Path = repo, changed: Path = changed, hook: list[str] = hook) -> None:
+            """Finish the last commit as a person does (stage what the hook wrote, the hook passes, commit), then edit one prompt."""
+            synthetic.git(repo, "add", "-A")
+            subprocess.run(hook, cwd=repo, env=env, capture_output=True, check=False)
+            synthetic.git(repo, "add", "-A")
+            synthetic.git(repo, "commit", "-q", "--no-verify", "--allow-empty", "-m", "a prompt changed")
+            changed.write_bytes(changed.read_bytes() + f"Extra line {os.urandom(4).hex()}.\n".encode())
             synthetic.git(repo, "add", "-A")
 
-        rows.append(row(f"{size:,} prompts, one prompt changed", "`true`", paired(runs, Run(hook, repo, 1, edit, env), Run(trivial, repo, 0, edit, env)), 2.0))
-        synthetic.git(repo, "reset", "-q", "--hard")
+        one = paired(runs, Run(hook, repo, 1, commit_then_edit, env), Run(trivial, repo, 0, commit_then_edit, env))
+        rows.append(row(f"{size:,} prompts, one prompt changed (after the last commit)", "`true`", one, 2.0))
     return rows
 
 

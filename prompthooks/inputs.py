@@ -71,6 +71,7 @@ def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
     links: list[str] = []
     errors: list[FatalError] = []
     index = git.index_entries(root)
+    lstat, file_type, regular = os.lstat, stat.S_IFMT, stat.S_IFREG  # one call a file, tens of thousands of files
     for path in globs.select(list(index), config.include, config.exclude):
         if path == config.lock:
             continue
@@ -78,7 +79,13 @@ def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
             index_prompts.append((path, git.IndexEntry.parse(index[path]).blob))
             continue
         try:
-            key = _stat_prompt(root, path, links)
+            info = lstat(path)
+            if file_type(info.st_mode) == regular:
+                prompts.append((path, (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)))
+                continue
+            key = _stat_prompt(root, path, links)  # a link, or no file
+        except FileNotFoundError:
+            continue  # deleted but not yet staged: it is leaving the lock
         except FatalError as error:
             errors.append(error)
             continue

@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping
 from typing import Final, NamedTuple
 
-from prompthooks import git, lockfile, lockplan, lockscan, promptfile
+from prompthooks import git, lockfile, lockplan, lockscan
 from prompthooks.cache import RACY_NS, Cache
 from prompthooks.errors import FatalError, raise_collected
 from prompthooks.inputs import Inputs, StatKey, stat_key
@@ -109,11 +109,14 @@ def _changed(inputs: Inputs, known: Known) -> list[str] | None:
     return changed
 
 
+_LOADED: Final[dict[str | None, Known]] = {}  # the state this process read, by cache directory: kept again only when it moved
+
+
 def _load(inputs: Inputs, cache: Cache) -> Known | None:
     stored = cache.load(CACHE_FILE)
     if not (isinstance(stored, tuple) and len(stored) == len(Known._fields)):
         return None
-    known = Known(*stored)
+    known = _LOADED[cache.directory] = Known(*stored)
     same = (tuple(inputs.config), inputs.index_prompts, inputs.links, inputs.current_lock) == (known.config, known.index_prompts, known.links, known.lock)
     if not same or len(inputs.heads) != 1 or lockfile.uses_dependencies(known.lock) or b"\n[fragments." in known.lock:
         return None  # another lock, a merge, or composition: evaluated whole
@@ -121,6 +124,8 @@ def _load(inputs: Inputs, cache: Cache) -> Known | None:
 
 
 def _read(path: str, locked: LockEntry | None, limit: int) -> PromptFile:
+    from prompthooks import promptfile  # YAML and Jinja: only for a file that changed
+
     raw = _bytes(path)
     found = promptfile.read(raw, path, locked)
     if len(raw) > limit:
@@ -251,9 +256,12 @@ def remember(cache: Cache, inputs: Inputs, workspace: Workspace, *, stamped: boo
         contents = {path: _bytes(path) for path in racy} if len(racy) <= MOST else {}
     except OSError:
         return
-    pending = {name: tuple(entry) for name, entry in workspace.pending.items()}
-    known = (tuple(inputs.config), inputs.heads[0][0], prompts, inputs.index_prompts, inputs.links, workspace.rendered, pending, cache.started_ns, contents)
-    cache.store(CACHE_FILE, known)
+    pending: dict[str, tuple[object, ...]] = {name: tuple(entry) for name, entry in workspace.pending.items()}
+    known = Known(tuple(inputs.config), inputs.heads[0][0], prompts, inputs.index_prompts, inputs.links, workspace.rendered, pending, cache.started_ns, contents)
+    before = _LOADED.pop(cache.directory, None)
+    if before is not None and known._replace(started_ns=0, racy={}) == before._replace(started_ns=0, racy={}) and set(contents) <= set(before.racy):
+        return  # the state it started from: nothing to write (what was racy then is still known by its bytes)
+    cache.store(CACHE_FILE, tuple(known))
 
 
 def _bytes(path: str) -> bytes:

@@ -17,7 +17,8 @@ them reads nothing but HEAD's lock, which the hook parses anyway.  With none to 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+import marshal
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Final, NamedTuple
 
 from prompthooks import git
@@ -30,7 +31,42 @@ KEPT: Final = 8  # summaries kept: of the commits the hook saw last (each one re
 TRIED: Final = 3  # the most recent of them that a commit none was kept for is measured against (a git command each)
 
 Intro = tuple[str, ...]  # the commits that brought a (name, version, hash) into the lock's history
-Hashes = dict[str, dict[str, dict[str, Intro]]]  # name -> version -> held hash -> intro
+Versions = dict[str, dict[str, Intro]]  # one name's: version -> held hash -> intro
+
+
+class Hashes(Mapping[str, Versions]):
+    """Per name, every hash each of its versions named: kept marshaled, one name at a time, until asked for.
+
+    A commit on top of a summarized one asks for the few names it changed; the others stay bytes,
+    read from the cache and written back as they were.  The dictionaries it gives are not to be changed.
+    """
+
+    def __init__(self, encoded: Mapping[str, bytes] | None = None, changed: Mapping[str, Versions] | None = None) -> None:
+        self._encoded: Mapping[str, bytes] = encoded or {}
+        self._changed: Mapping[str, Versions] = changed or {}  # names whose versions are not (or no longer) the encoded ones
+        self._decoded: dict[str, Versions] = {}
+
+    def __getitem__(self, name: str) -> Versions:
+        if name in self._changed:
+            return self._changed[name]
+        found = self._decoded.get(name)
+        if found is None:
+            found = self._decoded[name] = marshal.loads(self._encoded[name])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._changed
+        yield from (name for name in self._encoded if name not in self._changed)
+
+    def __len__(self) -> int:
+        return len(self._changed) + sum(1 for name in self._encoded if name not in self._changed)
+
+    def with_changes(self, changed: Mapping[str, Versions]) -> Hashes:
+        return Hashes(self._encoded, {**self._changed, **changed})
+
+    def encoded(self) -> dict[str, bytes]:
+        """Every name's versions, marshaled: the ones never decoded, as they came."""
+        return {**self._encoded, **{name: marshal.dumps(versions) for name, versions in self._changed.items()}}
 
 
 class Summary(NamedTuple):
@@ -38,7 +74,7 @@ class Summary(NamedTuple):
     highest: dict[str, str]  # per name, its highest version
 
 
-EMPTY: Final = Summary({}, {})
+EMPTY: Final = Summary(Hashes(), {})
 _MEMO: Final[dict[tuple[str, str, str], Summary]] = {}  # summaries made or read in this process (check --base reuses HEAD's)
 
 
@@ -63,31 +99,33 @@ class _Growing:
     """A summary that commits add to, copied only where they change it (the one it starts from may be shared)."""
 
     def __init__(self, start: Summary) -> None:
-        self.hashes = dict(start.hashes)
+        self.start = start.hashes
+        self.changed: dict[str, Versions] = {}
         self.highest = dict(start.highest)
-        self._copied: set[str] = set()
 
     def add(self, commit: str, entries: Iterable[tuple[str, LockEntry]], *, only_new: bool) -> None:
         """``commit`` brings in these entries.  ``only_new``: what the summary holds was brought in before."""
         for name, entry in entries:
             held = held_hash(entry)
-            intro = self.hashes.get(name, {}).get(entry.version, {}).get(held)
+            versions = self.changed.get(name)
+            if versions is None:
+                versions = self.start.get(name, {})
+            intro = versions.get(entry.version, {}).get(held)
             if intro is not None and (only_new or commit in intro):
                 continue
-            if name not in self._copied:
-                self._copied.add(name)
-                self.hashes[name] = {version: dict(found) for version, found in self.hashes.get(name, {}).items()}
-            self.hashes[name].setdefault(entry.version, {})[held] = (*(intro or ()), commit)
+            if name not in self.changed:
+                versions = self.changed[name] = {version: dict(found) for version, found in versions.items()}
+            versions.setdefault(entry.version, {})[held] = (*(intro or ()), commit)
             _raise(self.highest, name, entry.version)
 
     def summary(self) -> Summary:
-        return Summary(self.hashes, self.highest)
+        return Summary(self.start.with_changes(self.changed), self.highest)
 
 
 def _union(summaries: list[Summary]) -> Summary:
     if len(summaries) == 1:
         return summaries[0]
-    hashes: Hashes = {}
+    hashes: dict[str, Versions] = {}
     highest: dict[str, str] = {}
     for summary in summaries:
         for name, versions in summary.hashes.items():
@@ -98,20 +136,20 @@ def _union(summaries: list[Summary]) -> Summary:
                     held[hash_] = tuple(dict.fromkeys((*held.get(hash_, ()), *intro)))
         for name, version in summary.highest.items():
             _raise(highest, name, version)
-    return Summary(hashes, highest)
+    return Summary(Hashes(changed=hashes), highest)
 
 
 def _without(summary: Summary, dropped: Collection[str]) -> Summary:
     """The summary of what ``summary``'s commit reaches minus ``dropped`` (commits only it reaches)."""
     if not dropped:
         return summary
-    hashes: Hashes = {}
+    hashes: dict[str, Versions] = {}
     highest: dict[str, str] = {}
     for name, versions in summary.hashes.items():
         if not any(commit in dropped for found in versions.values() for intro in found.values() for commit in intro):
             hashes[name], highest[name] = versions, summary.highest[name]
             continue
-        kept_versions: dict[str, dict[str, Intro]] = {}
+        kept_versions: Versions = {}
         for version, found in versions.items():
             kept = {hash_: left for hash_, intro in found.items() if (left := tuple(c for c in intro if c not in dropped))}
             if kept:
@@ -119,7 +157,7 @@ def _without(summary: Summary, dropped: Collection[str]) -> Summary:
                 _raise(highest, name, version)
         if kept_versions:
             hashes[name] = kept_versions
-    return Summary(hashes, highest)
+    return Summary(Hashes(changed=hashes), highest)
 
 
 def _parents(commit_object: bytes) -> list[str]:
@@ -132,13 +170,13 @@ def _load(cache: Cache, root: str, lock_path: str, commit: str) -> Summary | Non
     if found is None:
         stored = cache.load(CACHE_PREFIX + commit)
         if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == lock_path:
-            found = _MEMO[(root, lock_path, commit)] = Summary(stored[1], stored[2])
+            found = _MEMO[(root, lock_path, commit)] = Summary(Hashes(stored[1]), stored[2])
     return found
 
 
 def _keep(cache: Cache, root: str, lock_path: str, commit: str, summary: Summary) -> None:
     _MEMO[(root, lock_path, commit)] = summary
-    cache.store(CACHE_PREFIX + commit, (lock_path, summary.hashes, summary.highest))
+    cache.store(CACHE_PREFIX + commit, (lock_path, summary.hashes.encoded(), summary.highest))
     for name in cache.stored(CACHE_PREFIX)[KEPT:]:
         cache.remove(name)
 

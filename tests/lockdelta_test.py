@@ -22,7 +22,8 @@ def test_a_regular_lock_is_derivable_and_one_in_another_form_is_not() -> None:
     assert lockdelta.read(OLD, "x") == lockdelta.Read(ENTRIES, True)
     inline = b'lock-version = 1\nhash-scheme = "sha256:utf8-lf-body+json-metadata/1"\nprompts = { a = { path = "a.md", version = "1.0.0", hash = "h" } }\n'
     assert lockdelta.read(inline, "x") == lockdelta.Read({"a": LockEntry("a.md", "1.0.0", "h")}, False)
-    assert lockdelta.read(b"<<<<<<< ours\n", "x") == lockdelta.Read(None, False)
+    unreadable = lockdelta.read(b"<<<<<<< ours\n", "x")
+    assert unreadable[:2] == (None, False) and "unresolved merge conflict" in str(unreadable.error)
 
 
 def test_a_bump_is_read_from_its_table_alone() -> None:

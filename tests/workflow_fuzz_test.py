@@ -19,9 +19,12 @@ hook reaches them, and, now and then, from nothing (a fresh clone's reading).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -44,8 +47,15 @@ RESOLVE = f"import sys; sys.path.insert(0, \"{PROJECT}\"); from tests.workflow_f
 EXEC = f"{sys.executable} -c '{RESOLVE}' && git commit -q --amend --no-edit --no-verify --allow-empty"
 
 
+LOWERED = re.compile(r"^(\S+): version \S+ is lower than the locked", re.MULTILINE)
+
+
 def resolve_and_lock() -> None:
-    """What the person does at each replayed commit: drop a prompt the rebase left twice, run the hook, stage."""
+    """What the person does at each replayed commit: drop a prompt the rebase left twice, run the hook, stage.
+
+    A front matter that kept the other side's lower version is an error the hook asks to fix by hand
+    ("remove it to bump automatically"): the person removes that version line and runs the hook again.
+    """
     tracked = subprocess.run(["git", "ls-files", "prompts"], capture_output=True, text=True, check=True).stdout.split()
     seen: set[str] = set()
     for path in sorted(tracked, key=lambda path: (path.count("/"), path)):
@@ -53,7 +63,18 @@ def resolve_and_lock() -> None:
         if name in seen:
             subprocess.run(["git", "rm", "-q", "-f", path], check=True)
         seen.add(name)
-    main(["lock", "--quiet"])
+    for _ in range(2):
+        errors = io.StringIO()
+        with contextlib.redirect_stderr(errors):
+            main(["lock", "--quiet"])
+        lowered = LOWERED.findall(errors.getvalue())
+        for path in lowered:
+            with open(path, encoding="utf-8") as file:
+                text = file.read()
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(re.sub(r"^version: .*\n", "", text, count=1, flags=re.MULTILINE))
+        if not lowered:
+            break
     subprocess.run(["git", "add", "-A"], check=True)
 
 
