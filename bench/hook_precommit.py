@@ -54,6 +54,7 @@ def _locked_repository(repo: Path, size: int, prompthooks: str) -> None:
     subprocess.run([prompthooks, "lock", "--quiet"], cwd=repo, capture_output=True, check=False)
     synthetic.git(repo, "add", "-A")
     synthetic.git(repo, "commit", "-q", "--no-verify", "-m", "prompts")
+    synthetic.git(repo, "gc", "-q")  # packed, as a repository is (tens of thousands of loose objects would set off gc at every commit)
 
 
 def figures(root: Path, sizes: list[int], runs: int, bin_dir: Path) -> list[str]:
