@@ -67,8 +67,8 @@ def figures(root: Path, prompts: int, commits: int, runs: int, bin_dir: Path, re
     rows.append(row(f"`check --base origin/main`, fresh clone of a {PR_COMMITS}-commit pull request", "plain `check`", paired(runs, _with(_fresh(pull)._replace(command=["check", "--base", "origin/main"]), prompthooks), _with(_fresh(pull), prompthooks)), 2.0))
 
     commands = [["export", "--format", "env"]]
-    if registry:
-        commands += [["sync", "--dry-run"], ["deploy", "--dry-run", "staging"]]
+    if registry:  # one thread: CPython 3.11 before 3.11.8 can fail building an AST in a thread (gh-106905), in mlflow's imports
+        commands += [["sync", "--dry-run", "--jobs", "1"], ["deploy", "--dry-run", "--jobs", "1", "staging"]]
     for command in commands:
         store = ["--tracking-uri", "sqlite:///{}/.git/bench-mlflow.db"] if command[0] != "export" else []
         one, other = (Run([prompthooks, *command, *(part.format(repo) for part in store)], repo, 0) for repo in (full, shallow))

@@ -194,8 +194,9 @@ def _walked(root: str, lock_path: str, base: Summary, revisions: list[str]) -> S
 def _from_kept(root: str, lock_path: str, commit: str, cache: Cache) -> Summary:
     """The summary of a commit none was kept for: from the kept one closest to it, and the commits between."""
     best: tuple[tuple[int, int], str] | None = None
-    for name in cache.stored(CACHE_PREFIX)[:TRIED]:
-        tip = name[len(CACHE_PREFIX) :]
+    made = [known for (place, path, known) in reversed(_MEMO) if (place, path) == (root, lock_path)]  # this process's, newest first
+    tips = dict.fromkeys([*made, *(name[len(CACHE_PREFIX) :] for name in cache.stored(CACHE_PREFIX))])
+    for tip in list(tips)[:TRIED]:
         counts = git.left_right_count(root, tip, commit)  # (only the kept one reaches, only this one reaches)
         if counts is not None and (best is None or (counts[1], counts[0]) < best[0]):
             best = ((counts[1], counts[0]), tip)

@@ -220,3 +220,16 @@ def test_a_branch_switch_reads_only_the_commits_between_it_and_a_summarized_comm
     assert run(capsys, "check") == (0, "", "")  # on top of a summarized commit: no history read
     assert walked == []
     assert _summarized(clone, "HEAD") == _reference(clone, "HEAD")
+
+
+def test_check_base_summarizes_the_base_from_heads_summary_even_without_a_cache(
+    long_history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clone = _clone(long_history, tmp_path / "clone", monkeypatch)
+    clone.git("checkout", "-q", "feature")
+    versionguard._MEMO.clear()
+    walked = counting(monkeypatch, git, "file_steps")
+    run(capsys, "check", "--no-cache", "--base", "main")
+    main_commit, feature_commit = (clone.git("rev-parse", branch).strip() for branch in ("main", "feature"))
+    assert [call[1] for call in walked] == [[feature_commit], [main_commit, f"^{feature_commit}"]]  # the base: only its own commits
+    assert _summarized(clone, "main") == _reference(clone, "main")
