@@ -51,7 +51,8 @@ def git_environment() -> dict[str, str]:
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, env=git_environment(), check=True, capture_output=True, text=True).stdout
+    """``git`` for a benchmark: never a background ``gc --auto`` (the benchmarks pack when they mean to, and time the rest)."""
+    return subprocess.run(["git", "-c", "gc.auto=0", *args], cwd=repo, env=git_environment(), check=True, capture_output=True, text=True).stdout
 
 
 def write_prompts(repo: Path, size: int, composed: bool = False) -> None:
