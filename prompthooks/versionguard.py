@@ -17,8 +17,10 @@ them reads nothing but HEAD's lock, which the hook parses anyway.  With none to 
 
 from __future__ import annotations
 
+import functools
 import marshal
-from collections.abc import Collection, Iterable, Iterator, Mapping
+import os
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Final, NamedTuple
 
 from prompthooks import git
@@ -176,7 +178,7 @@ def _load(cache: Cache, root: str, lock_path: str, commit: str) -> Summary | Non
 
 def _keep(cache: Cache, root: str, lock_path: str, commit: str, summary: Summary) -> None:
     _MEMO[(root, lock_path, commit)] = summary
-    cache.store(CACHE_PREFIX + commit, (lock_path, summary.hashes.encoded(), summary.highest))
+    cache.store(CACHE_PREFIX + commit, (lock_path, *_encoded(summary)))
     for name in cache.stored(CACHE_PREFIX)[KEPT:]:
         cache.remove(name)
 
@@ -239,6 +241,65 @@ def held(root: str, lock_path: str, heads: Mapping[str, bytes], head_entries: Ma
     summaries = [summary(root, lock_path, commit, cache, commit_object, head_entries.get(commit)) for commit, commit_object in heads.items()]
     hashes, highest = _union(summaries)
     return Held(hashes, highest)
+
+
+class Soon:
+    """The history of HEAD (and MERGE_HEAD), asked for later: call it for the ``Held``; ``close`` it in any case."""
+
+    def __init__(self, later: Callable[[], Held], child: int | None = None, reading: int | None = None, key: tuple[str, str] = ("", "")) -> None:
+        self._later, self._child, self._reading, self._key = later, child, reading, key
+
+    def __call__(self) -> Held:
+        if self._reading is not None:
+            with os.fdopen(self._reading, "rb") as pipe:
+                data = pipe.read()
+            self._reading = None
+            self.close()
+            try:
+                made = marshal.loads(data)
+            except (EOFError, ValueError, TypeError):
+                made = []  # the child failed: read it here, where an error is reported
+            for commit, encoded, highest in made:
+                _MEMO[(*self._key, commit)] = Summary(Hashes(encoded), highest)
+        return self._later()
+
+    def close(self) -> None:
+        """Stop waiting for the child (it leaves when its pipe is closed) and reap it."""
+        if self._reading is not None:
+            os.close(self._reading)
+            self._reading = None
+        if self._child is not None:
+            os.waitpid(self._child, 0)
+            self._child = None
+
+
+def held_soon(
+    root: str, lock_path: str, heads: Mapping[str, bytes], head_entries: Mapping[str, Mapping[str, LockEntry]], cache: Cache, *, meanwhile: bool
+) -> Soon:
+    """``held``, begun now: a whole history to read (nothing summarized yet: a fresh clone) is read by a child
+    process while the caller does other work on the other cores (``meanwhile``: reading many prompt files);
+    anything else when asked.  Call it before any thread is started (it forks).
+    """
+    later = functools.partial(held, root, lock_path, heads, head_entries, cache)
+    summarized = [commit for (place, path, commit) in _MEMO if (place, path) == (root, lock_path)] or cache.stored(CACHE_PREFIX)
+    if summarized or not meanwhile or not heads or not hasattr(os, "fork"):
+        return Soon(later)
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: summarize, hand the summaries over, and leave without running the parent's exit handlers
+        try:
+            os.close(reading)
+            made = [(commit, *_encoded(summary(root, lock_path, commit, cache, commit_object, head_entries.get(commit)))) for commit, commit_object in heads.items()]
+            with os.fdopen(writing, "wb") as pipe:
+                pipe.write(marshal.dumps(made))
+        finally:
+            os._exit(0)
+    os.close(writing)
+    return Soon(later, child, reading, (root, lock_path))
+
+
+def _encoded(found: Summary) -> tuple[dict[str, bytes], dict[str, str]]:
+    return found.hashes.encoded(), found.highest
 
 
 def introduced(found: Summary, commits: Collection[str] | None) -> dict[str, dict[str, frozenset[str]]]:

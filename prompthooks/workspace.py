@@ -210,27 +210,30 @@ def _evaluate(inputs: Inputs, cache: Cache) -> Workspace:
         baseline, parents = lockplan.merge_baselines(baseline, other)
         retired = lockplan.merge_retired(retired, _read_retired(merge_head_lock, label, cache))
         baseline_fragments = {**_read_fragments(merge_head_lock, label, cache), **baseline_fragments}
-    drafts: Drafts = {}  # lock tables written by the processes that read the files: read back by render
-    files = _read_prompts(inputs, cache, baseline, drafts)
-    current: dict[str, LockEntry] | None = None
-    current_fragments: dict[str, FragmentEntry] | None = None
-    current_error: lockfile.UnreadableLock | None = None
-    if inputs.current_lock is not None:
-        try:
-            current = _read_lock(inputs.current_lock, config.lock, cache)
-            current_fragments = _read_fragments(inputs.current_lock, config.lock, cache)
-        except lockfile.UnreadableLock as error:
-            current_error = error
-    held = lockplan.NO_HISTORY
-    if inputs.heads:
-        from prompthooks import versionguard
+    from prompthooks import versionguard
 
-        held = versionguard.held(inputs.root, config.lock, dict(inputs.heads), locks, cache)
-    legacy = not head_readable or not lockfile.uses_dependencies(head_lock or b"")
-    plan = lockplan.plan(files, baseline, config, parents, baseline_fragments, legacy, retired=retired, held=held)
-    plan = plan._replace(stamps=[stamp for stamp in plan.stamps if stamp.path not in inputs.links])
-    _render_many_ahead(plan.entries, cache, drafts)
-    rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments, plan.composed, plan.retired, drafts)
-    cache.save(plan.entries, rendered, plan.fragments, plan.composed)
-    pending = {name: entry for name, entry in plan.entries.items() if baseline.get(name) != entry} if len(inputs.heads) == 1 and head_readable else None
-    return Workspace(config, plan, current, inputs.current_lock, rendered, current_error, notes, inputs.lock_staged, current_fragments, pending)
+    many = len(inputs.prompts) >= parallel.MIN_TASKS  # then a fresh clone's history is read while the files are
+    history = versionguard.held_soon(inputs.root, config.lock, dict(inputs.heads), locks, cache, meanwhile=many)
+    try:
+        drafts: Drafts = {}  # lock tables written by the processes that read the files: read back by render
+        files = _read_prompts(inputs, cache, baseline, drafts)
+        current: dict[str, LockEntry] | None = None
+        current_fragments: dict[str, FragmentEntry] | None = None
+        current_error: lockfile.UnreadableLock | None = None
+        if inputs.current_lock is not None:
+            try:
+                current = _read_lock(inputs.current_lock, config.lock, cache)
+                current_fragments = _read_fragments(inputs.current_lock, config.lock, cache)
+            except lockfile.UnreadableLock as error:
+                current_error = error
+        held = history() if inputs.heads else lockplan.NO_HISTORY
+        legacy = not head_readable or not lockfile.uses_dependencies(head_lock or b"")
+        plan = lockplan.plan(files, baseline, config, parents, baseline_fragments, legacy, retired=retired, held=held)
+        plan = plan._replace(stamps=[stamp for stamp in plan.stamps if stamp.path not in inputs.links])
+        _render_many_ahead(plan.entries, cache, drafts)
+        rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments, plan.composed, plan.retired, drafts)
+        cache.save(plan.entries, rendered, plan.fragments, plan.composed)
+        pending = {name: entry for name, entry in plan.entries.items() if baseline.get(name) != entry} if len(inputs.heads) == 1 and head_readable else None
+        return Workspace(config, plan, current, inputs.current_lock, rendered, current_error, notes, inputs.lock_staged, current_fragments, pending)
+    finally:
+        history.close()

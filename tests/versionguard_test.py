@@ -148,10 +148,14 @@ def long_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _clone(origin: Path, target: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+def _clone_main(origin: Path, target: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     subprocess.run(["git", "clone", "-q", "--no-local", str(origin), str(target)], check=True, env=clean_environment())
     monkeypatch.chdir(target)
-    clone = GitRepo(target)
+    return GitRepo(target)
+
+
+def _clone(origin: Path, target: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    clone = _clone_main(origin, target, monkeypatch)
     clone.git("branch", "-q", "feature", "origin/feature")
     return clone
 
@@ -233,3 +237,17 @@ def test_check_base_summarizes_the_base_from_heads_summary_even_without_a_cache(
     main_commit, feature_commit = (clone.git("rev-parse", branch).strip() for branch in ("main", "feature"))
     assert [call[1] for call in walked] == [[feature_commit], [main_commit, f"^{feature_commit}"]]  # the base: only its own commits
     assert _summarized(clone, "main") == _reference(clone, "main")
+
+
+def test_a_fresh_clone_of_many_prompts_reads_the_history_while_it_reads_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    origin = tmp_path / "origin"
+    synthetic.build_history(origin, 1000, 30)
+    clone = _clone_main(origin, tmp_path / "clone", monkeypatch)
+    versionguard._MEMO.clear()
+    walked_here = counting(monkeypatch, versionguard, "_walked")
+    assert run(capsys, "check") == (0, "", "")
+    assert walked_here == []  # the child read it
+    assert (clone.root / ".git" / "prompthooks" / f"history-{clone.git('rev-parse', 'HEAD').strip()}").exists()  # and kept it
+    assert _summarized(clone, "HEAD") == _reference(clone, "HEAD")  # handed over by it
