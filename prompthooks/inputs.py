@@ -9,13 +9,17 @@ from __future__ import annotations
 import marshal
 import os
 import stat
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from prompthooks import git, globs
 from prompthooks.config import Config
 from prompthooks.errors import FatalError, raise_collected
 
+if TYPE_CHECKING:
+    from prompthooks.cache import Cache
+
 StatKey = tuple[int, int, int, int]
+INDEX_CACHE: Final = "index"  # what the index says, while it is the same file
 
 
 class Inputs(NamedTuple):
@@ -64,20 +68,48 @@ def _stat_prompt(root: str, path: str, links: list[str]) -> StatKey | None:
     return stat_key(info) if stat.S_ISREG(info.st_mode) else None
 
 
-def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
-    """Everything for ``root``; the working directory must be ``root``."""
-    prompts: list[tuple[str, StatKey]] = []
-    index_prompts: list[tuple[str, str]] = []
-    links: list[str] = []
-    errors: list[FatalError] = []
+def _indexed(root: str, config: Config, git_dir: str | None, cache: Cache | None) -> tuple[list[str], list[tuple[str, str]], str | None]:
+    """The prompt files git tracks, those a sparse checkout leaves out (with their staged blobs), and the lock's staged blob.
+
+    Read with ``git ls-files``, or kept from the last run while the index file is the same: git
+    replaces the index whenever it changes it (a new inode), so its stat says when to read it again.
+    """
+    index_file = os.path.join(git_dir, "index") if git_dir is not None and "GIT_INDEX_FILE" not in os.environ else None
+    key: StatKey | None = None
+    if index_file is not None and cache is not None:
+        try:
+            key = stat_key(os.stat(index_file))
+        except OSError:
+            key = None
+        if key is not None and cache.is_racy(key[0]):
+            key = None
+        stored = cache.load(INDEX_CACHE) if key is not None else None
+        if isinstance(stored, tuple) and len(stored) == 5 and stored[:2] == (key, tuple(config)):
+            return stored[2], stored[3], stored[4]
     index = git.index_entries(root)
-    lstat, file_type, regular = os.lstat, stat.S_IFMT, stat.S_IFREG  # one call a file, tens of thousands of files
+    selected: list[str] = []
+    sparse: list[tuple[str, str]] = []
     for path in globs.select(list(index), config.include, config.exclude):
         if path == config.lock:
             continue
         if index[path][0] == "S":  # skip-worktree, outside the sparse checkout: git commits what the index holds
-            index_prompts.append((path, git.IndexEntry.parse(index[path]).blob))
-            continue
+            sparse.append((path, git.IndexEntry.parse(index[path]).blob))
+        else:
+            selected.append(path)
+    staged = git.IndexEntry.parse(index[config.lock]).blob if config.lock in index else None
+    if key is not None and cache is not None:
+        cache.store(INDEX_CACHE, (key, tuple(config), selected, sparse, staged))
+    return selected, sparse, staged
+
+
+def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache | None = None) -> Inputs:
+    """Everything for ``root``; the working directory must be ``root``."""
+    prompts: list[tuple[str, StatKey]] = []
+    links: list[str] = []
+    errors: list[FatalError] = []
+    selected, index_prompts, staged = _indexed(root, config, git_dir, cache)
+    lstat, file_type, regular = os.lstat, stat.S_IFMT, stat.S_IFREG  # one call a file, tens of thousands of files
+    for path in selected:
         try:
             info = lstat(path)
             if file_type(info.st_mode) == regular:
@@ -100,14 +132,4 @@ def collect(root: str, config: Config, git_dir: str | None = None) -> Inputs:
     merging = git_dir is not None and os.path.exists(os.path.join(git_dir, "MERGE_HEAD"))
     revisions = ["HEAD", "MERGE_HEAD"] if merging else ["HEAD"]
     heads = tuple(found for found in git.read_objects(root, revisions) if found is not None)
-    staged = git.IndexEntry.parse(index[config.lock]) if config.lock in index else None
-    return Inputs(
-        root,
-        config,
-        prompts,
-        current_lock,
-        tuple(index_prompts),
-        heads,
-        staged.blob if staged is not None else None,
-        tuple(links),
-    )
+    return Inputs(root, config, prompts, current_lock, tuple(index_prompts), heads, staged, tuple(links))

@@ -30,8 +30,8 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
     checkout = git.find_checkout()
     cwd = os.getcwd()
     os.chdir(checkout.root)
-    collected = inputs.collect(checkout.root, config.load(checkout.root), checkout.git_dir)
     cache = Cache(None if args.no_cache else os.path.join(checkout.git_dir, "prompthooks"))
+    collected = inputs.collect(checkout.root, config.load(checkout.root), checkout.git_dir, cache)
     fingerprint = collected.fingerprint(FORMAT)
     base = getattr(args, "base", None)
     if not base and cache.is_known_clean(fingerprint):
