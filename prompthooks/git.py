@@ -108,12 +108,26 @@ def read_objects(root: str, names: list[str]) -> list[tuple[str, bytes] | None]:
     return found
 
 
+_BLOB_IDS: Final[dict[int, tuple[bytes, str]]] = {}  # the last blob id computed, per id length: a lock is asked for twice in a run
+
+
 def blob_id(data: bytes, object_id_length: int) -> str:
     """The id git gives ``data`` as a blob (SHA-1, or SHA-256 in a repository of that format)."""
+    known = _BLOB_IDS.get(object_id_length)
+    if known is not None and known[0] is data:
+        return known[1]
     import hashlib  # only to compare the staged lock with the one on disk, off the unchanged path
 
     digest = hashlib.sha1 if object_id_length == 40 else hashlib.sha256
-    return digest(b"blob %d\0" % len(data) + data).hexdigest()
+    found = digest(b"blob %d\0" % len(data) + data).hexdigest()
+    _BLOB_IDS[object_id_length] = (data, found)
+    return found
+
+
+def known_blob_id(data: bytes, object_id_length: int) -> str | None:
+    """``blob_id`` of ``data`` if this process computed it already (for free), else None."""
+    known = _BLOB_IDS.get(object_id_length)
+    return known[1] if known is not None and known[0] is data else None
 
 
 def lock_commits(root: str, revisions: list[str], path: str) -> list[str]:

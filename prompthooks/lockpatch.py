@@ -41,6 +41,7 @@ class Known(NamedTuple):
     pending: dict[str, tuple[object, ...]]  # its entries that HEAD's lock does not hold (LockEntry as a tuple)
     started_ns: int  # files modified since, or within the racy window before, are not known by their stat
     racy: dict[str, bytes]  # such files' bytes (the ones it stamped, usually): the same bytes are the same file
+    lock_id: str | None  # the lock's blob id, when that run computed it (to stage it): a commit of it is known without hashing it
 
 
 class _Table(NamedTuple):
@@ -145,7 +146,8 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace | None:
     committed: dict[str, LockEntry] | None = None  # what HEAD's lock holds beyond its parent's: that state's pending entries
     head_lock: bytes | None = None
     if head != known.head:  # committed since: only on top of that state, with its lock
-        if _parents(head_object) != [known.head] or git.object_ids(inputs.root, [f"{head}:{config.lock}"]) != [git.blob_id(lock, len(head))]:
+        lock_id = known.lock_id if known.lock_id is not None and len(known.lock_id) == len(head) else git.blob_id(lock, len(head))
+        if _parents(head_object) != [known.head] or git.object_ids(inputs.root, [f"{head}:{config.lock}"]) != [lock_id]:
             return None
         head_lock, committed, pending = lock, pending, {}
     tables: list[tuple[_Table, LockEntry | None, PromptFile]] = []
@@ -257,9 +259,11 @@ def remember(cache: Cache, inputs: Inputs, workspace: Workspace, *, stamped: boo
     except OSError:
         return
     pending: dict[str, tuple[object, ...]] = {name: tuple(entry) for name, entry in workspace.pending.items()}
-    known = Known(tuple(inputs.config), inputs.heads[0][0], prompts, inputs.index_prompts, inputs.links, workspace.rendered, pending, cache.started_ns, contents)
+    same = [workspace.rendered, *([workspace.current_raw] if workspace.current_raw == workspace.rendered else [])]
+    lock_id = next((found for raw in same if (found := git.known_blob_id(raw, len(inputs.heads[0][0]))) is not None), None)
+    known = Known(tuple(inputs.config), inputs.heads[0][0], prompts, inputs.index_prompts, inputs.links, workspace.rendered, pending, cache.started_ns, contents, lock_id)
     before = _LOADED.pop(cache.directory, None)
-    if before is not None and known._replace(started_ns=0, racy={}) == before._replace(started_ns=0, racy={}) and set(contents) <= set(before.racy):
+    if before is not None and known._replace(started_ns=0, racy={}, lock_id=None) == before._replace(started_ns=0, racy={}, lock_id=None) and set(contents) <= set(before.racy) and (lock_id is None or lock_id == before.lock_id):
         return  # the state it started from: nothing to write (what was racy then is still known by its bytes)
     cache.store(CACHE_FILE, tuple(known))
 
