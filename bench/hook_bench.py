@@ -1,6 +1,8 @@
-"""Time the prompthooks-lock hook on generated repositories beside Python's own start-up.
+"""Time the prompthooks-lock hook on generated repositories beside Python's own start-up, and what history costs it.
 
-    python bench/hook_bench.py [--sizes 100 1000 10000] [--runs 11] [--composed]
+    .venv/bin/python bench/hook_bench.py [--sizes 100 1000 10000] [--runs 11] [--composed]
+    .venv/bin/python bench/hook_bench.py --pre-commit [--sizes 1000 10000] [--runs 11]
+    .venv/bin/python bench/hook_bench.py --history 5000 --prompts 1000 [--runs 5] [--registry]
 
 It installs prompthooks into a fresh virtual environment (not editable, as
 pre-commit installs it), and for each size it builds a git repository of Jinja prompts with front matter,
@@ -14,6 +16,12 @@ as CI runs it on every pull request, beside ``sha256sum`` of the same prompt fil
 Each figure is the median wall time of ``--runs`` runs (and the best run, which
 a noisy machine disturbs least); ``python -c pass`` is measured in the same run, and so is
 ``python -c "import jinja2"`` (and PyYAML, semver): the floor of (b).  Prints a Markdown table.
+
+``--pre-commit`` times (a) and (b) through the real pre-commit framework instead, beside a
+trivial ``language: system`` hook (``bench/hook_precommit.py``).  ``--history C --prompts N``
+prints the figures of the lock's history on a repository of C commits (``bench/hook_history.py``);
+``--registry`` adds ``sync`` and ``deploy`` (mlflow is installed for them).  Those two modes print
+each figure beside its baseline, run in turn, with the median of their run-by-run ratios.
 """
 
 from __future__ import annotations
@@ -27,38 +35,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import hook_history, hook_precommit, synthetic  # noqa: E402
+from bench.synthetic import git  # noqa: E402
+from bench.timing import median_of, samples_of  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
 LIBRARIES = ("jinja2", "yaml", "semver", "jinja2, yaml, semver")
-TEMPLATE = """{{#
-name: prompt_{i:05d}
-description: Generated prompt number {i} for the benchmark.
-model_config:
-  model: gpt-4o-mini
-  temperature: 0.{t}
-#}}
-You are assistant {i}. Answer the question about {{{{ topic }}}} using the facts.
-{{% for fact in facts %}}- {{{{ fact }}}}
-{{% endfor %}}
-Question: {{{{ question }}}}
-"""
-
-
-def git(repo: Path, *args: str) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
-    env.update(GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@example.com", GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="b@example.com")
-    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
-
-
-def timed(command: list[str], cwd: Path, expect: int) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, capture_output=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != expect:
-        raise SystemExit(f"{command} exited {result.returncode}, expected {expect}: {result.stderr.decode()}")
-    return elapsed
 
 
 def cpu_seconds(runs: int, command: list[str], cwd: Path) -> float:
@@ -72,39 +58,20 @@ def cpu_seconds(runs: int, command: list[str], cwd: Path) -> float:
     return statistics.median(samples)
 
 
-def median_of(runs: int, prepare: Callable[[int], None], command: list[str], cwd: Path, expect: int) -> float:
-    return statistics.median(samples_of(runs, prepare, command, cwd, expect))
-
-
-def samples_of(runs: int, prepare: Callable[[int], None], command: list[str], cwd: Path, expect: int) -> list[float]:
-    samples = []
-    for run in range(runs):
-        prepare(run)
-        samples.append(timed(command, cwd, expect))
-    return samples
-
-
 def build(root: Path, size: int, composed: bool = False) -> Path:
     repo = root / f"repo-{size}"
-    for i in range(size):
-        folder = repo / "prompts" / f"team{i % 20:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        text = TEMPLATE.format(i=i, t=i % 10)
-        if composed:  # every prompt includes its team's fragment: dependency tracking on every file
-            (folder / "_rules.j2").write_text(f"Rules of team {i % 20}: be concise.\n")
-            text = text.replace("#}\n", '#}\n{% include "_rules.j2" %}\n', 1)
-        (folder / f"prompt_{i:05d}.jinja2").write_text(text)
+    synthetic.write_prompts(repo, size, composed)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--no-verify", "-m", "prompts")
     return repo
 
 
-def install(root: Path) -> Path:
+def install(root: Path, extras: str = "") -> Path:
     """A virtual environment with prompthooks installed as pre-commit would; returns its bin folder."""
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(PROJECT)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", f"{PROJECT}{extras}"], check=True)
     return venv / "bin"
 
 
@@ -158,9 +125,15 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--composed", action="store_true", help="every prompt includes a fragment (dependency tracking on every file)")
+    parser.add_argument("--pre-commit", action="store_true", help="time (a) and (b) through pre-commit, beside a trivial hook")
+    parser.add_argument("--history", type=int, metavar="COMMITS", help="time what a lock history of COMMITS commits costs")
+    parser.add_argument("--prompts", type=int, default=1000, help="with --history: prompts in the repository")
+    parser.add_argument("--registry", action="store_true", help="with --history: time sync and deploy too (installs mlflow)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="prompthooks-bench-") as root:
-        bin_dir = install(Path(root))
+        bin_dir = install(Path(root), "[mlflow]" if args.registry else "")
+        if args.history or args.pre_commit:
+            return _paired_figures(args, Path(root), bin_dir)
         baseline = median_of(args.runs * 2, lambda _: None, [str(bin_dir / "python"), "-c", "pass"], Path.cwd(), 0)
         best = min(samples_of(args.runs * 2, lambda _: None, [str(bin_dir / "python"), "-c", "pass"], Path.cwd(), 0))
         print(f"python -c pass: {baseline * 1000:.1f} ms median, {best * 1000:.1f} ms best of {args.runs * 2}; {os.cpu_count()} cores; Python {sys.version.split()[0]}")
@@ -177,6 +150,22 @@ def main() -> int:
         print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for size in args.sizes:
             print(bench_size(Path(root), size, args.runs, baseline, str(bin_dir / "prompthooks"), args.composed), flush=True)
+    return 0
+
+
+def _paired_figures(args: argparse.Namespace, root: Path, bin_dir: Path) -> int:
+    print(f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; load average {', '.join(f'{load:.2f}' for load in os.getloadavg())} before")
+    print()
+    print("| figure | measured (median) | baseline (median) | ratio, wall (CPU) (medians of pairs) | goal (wall) |")
+    print("|---|---:|---:|---:|---|")
+    if args.pre_commit:
+        hook_precommit.install_pre_commit(bin_dir)
+        rows = hook_precommit.figures(root, args.sizes, args.runs, bin_dir)
+    else:
+        rows = hook_history.figures(root, args.prompts, args.history, args.runs, bin_dir, args.registry)
+    print("\n".join(rows))
+    print()
+    print(f"load average {', '.join(f'{load:.2f}' for load in os.getloadavg())} after")
     return 0
 
 

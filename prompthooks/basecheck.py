@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from prompthooks import git, lockfile, lockplan, versionguard
+from prompthooks.cache import Cache
 from prompthooks.errors import FatalError
 from prompthooks.records import LockEntry
 from prompthooks.workspace import Workspace
@@ -30,19 +31,20 @@ def _lock_at(root: str, commit: str, lock_path: str) -> tuple[dict[str, LockEntr
         return {}, {}  # an unreadable lock there: its history still speaks
 
 
-def problems(root: str, base: str, entries: Mapping[str, LockEntry], lock_path: str) -> list[str]:
+def problems(root: str, base: str, entries: Mapping[str, LockEntry], lock_path: str, cache: Cache | None = None) -> list[str]:
     """One line per prompt whose version here would collide with ``base``'s."""
     from prompthooks import versioning
 
+    cache = cache or Cache(None)
     base_commit = git.commit_id(root, base)
     if base_commit is None:
         raise FatalError(f"unknown git revision {base!r} for --base (in CI, fetch it first: git fetch origin <branch>)")
     fork = git.merge_base(root, "HEAD", base_commit)
     forked = _lock_at(root, fork, lock_path)[0] if fork is not None else {}
     base_entries, base_retired = _lock_at(root, base_commit, lock_path)
-    held, _ = versionguard.full(root, [base_commit], lock_path)[0]
+    held = versionguard.summary(root, lock_path, base_commit, cache).hashes
     fix = f"rebase onto {base} and rerun `prompthooks lock`"
-    found = _history_problems(root, base, fork, held, entries, lock_path, fix)
+    found = _history_problems(root, base, fork, held, entries, lock_path, fix, cache)
     for name, entry in sorted(entries.items()):
         if forked.get(name) == entry:
             continue  # untouched on this branch: the merge keeps the base's side
@@ -66,25 +68,28 @@ def _history_problems(
     root: str,
     base: str,
     fork: str | None,
-    base_held: dict[str, dict[str, frozenset[str]]],
+    base_held: versionguard.Hashes,
     entries: Mapping[str, LockEntry],
     lock_path: str,
     fix: str,
+    cache: Cache,
 ) -> list[str]:
     """A version this branch's commits gave other content than the base did, even if the branch has moved past it.
 
     Merging brings the branch's history into the base: a prompt that was bumped to 2.0.3 here and then removed
-    would leave two 2.0.3s in the base's history (and in `sync --backfill`).
+    would leave two 2.0.3s in the base's history (and in `sync --backfill`).  The branch's commits since the
+    fork brought in every hash its locks hold that the fork's history did not (the others are the base's too).
     """
-    revisions = ["HEAD", f"^{fork}"] if fork is not None else ["HEAD"]
-    branch_held, _ = versionguard.full(root, revisions, lock_path)[0]
+    head = git.commit_id(root, "HEAD")
+    history = versionguard.summary(root, lock_path, head, cache) if head is not None else versionguard.EMPTY
+    branch_held = versionguard.introduced(history, set(git.rev_list(root, ["HEAD", f"^{fork}"])) if fork is not None else None)
     found = []
     for name, versions in sorted(branch_held.items()):
         for version, hashes in sorted(versions.items()):
             current = entries.get(name)
             if current is not None and current.version == version:
                 continue  # the entry itself is reported below, with its file
-            theirs = base_held.get(name, {}).get(version, frozenset())
+            theirs = frozenset(base_held.get(name, {}).get(version, {}))
             if theirs and hashes - theirs:
                 found.append(
                     f"{lock_path}: {name} {version} named {', '.join(_short(hash_) for hash_ in sorted(hashes - theirs))} in this "
@@ -94,9 +99,9 @@ def _history_problems(
     return found
 
 
-def report(root: str, base: str, workspace: Workspace, *, quiet: bool) -> int:
+def report(root: str, base: str, workspace: Workspace, cache: Cache, *, quiet: bool) -> int:
     locked = workspace.current if workspace.current is not None else workspace.plan.entries  # what a merge would take
-    found = problems(root, base, locked, workspace.config.lock)
+    found = problems(root, base, locked, workspace.config.lock, cache)
     if not quiet:
         for line in found:
             print(line)

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from prompthooks import __version__
-from prompthooks.fileio import write_if_changed
+from prompthooks.fileio import replace
 from prompthooks.inputs import StatKey
 from prompthooks.lockfile import Entries, Fragments, chunk_keys
 from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
-FORMAT: Final = (7, __version__, sys.version)  # 7: prose comments, index-read prompts, dependencies, history marks, model settings rules
+FORMAT: Final = (8, __version__, sys.version)  # 8: history summaries per commit, with their intro commits, one name at a time; the known state
 RACY_NS: Final = 2_000_000_000
 
 
@@ -52,7 +52,7 @@ class Cache:
         try:
             os.makedirs(self.directory, exist_ok=True)
             payload: Any = (FORMAT, data)
-            write_if_changed(os.path.join(self.directory, name), marshal.dumps(payload))
+            replace(os.path.join(self.directory, name), marshal.dumps(payload))  # megabytes in a monorepo: never read back to compare
         except OSError:
             pass  # a read-only git directory only costs speed
 
@@ -62,6 +62,24 @@ class Cache:
 
     def store(self, name: str, data: object) -> None:
         self._write(name, data)
+
+    def stored(self, prefix: str) -> list[str]:
+        """The names of this directory's files that start with ``prefix``, the most recently written first."""
+        if self.directory is None:
+            return []
+        try:
+            with os.scandir(self.directory) as found:
+                dated = [(entry.stat().st_mtime_ns, entry.name) for entry in found if entry.name.startswith(prefix)]
+        except OSError:
+            return []
+        return [name for _, name in sorted(dated, reverse=True)]
+
+    def remove(self, name: str) -> None:
+        if self.directory is not None:
+            try:
+                os.remove(os.path.join(self.directory, name))
+            except OSError:
+                pass
 
     def is_racy(self, mtime_ns: int) -> bool:
         return mtime_ns >= self.started_ns - RACY_NS

@@ -15,16 +15,21 @@ def write_if_changed(path: str, data: bytes) -> bool:
         existing_mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
         existing_mode = None
+    replace(path, data, existing_mode)
+    return True
+
+
+def replace(path: str, data: bytes, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically (temp file + rename), without reading what it held; ``mode``: keep it."""
     directory, name = os.path.split(path)
     temp_path = os.path.join(directory, f".{name}.{os.getpid()}.prompthooks-tmp")
     fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies to new files
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
-        if existing_mode is not None:
-            os.chmod(temp_path, existing_mode)
+        if mode is not None:
+            os.chmod(temp_path, mode)
         os.replace(temp_path, path)
     except BaseException:
         os.unlink(temp_path)
         raise
-    return True

@@ -80,17 +80,20 @@ def index_entries(root: str) -> dict[str, str]:
     return entries
 
 
+def _cat_file(root: str, mode: str, names: list[str]) -> bytes:
+    """``git cat-file --batch`` (or ``--batch-check``) of these names, one a line."""
+    try:
+        process = subprocess.run(["git", "cat-file", mode], cwd=root, input="".join(f"{name}\n" for name in names).encode(), capture_output=True, check=False)
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
+    return process.stdout
+
+
 def read_objects(root: str, names: list[str]) -> list[tuple[str, bytes] | None]:
     """Each object (``HEAD``, ``HEAD:path``, a blob id) as (object id, bytes), None when missing: one ``git cat-file``."""
     if not names:
         return []
-    try:
-        process = subprocess.run(
-            ["git", "cat-file", "--batch"], cwd=root, input="".join(f"{name}\n" for name in names).encode(), capture_output=True, check=False
-        )
-    except FileNotFoundError:
-        raise FatalError("git is not installed or not on PATH") from None
-    output, position = process.stdout, 0
+    output, position = _cat_file(root, "--batch", names), 0
     found: list[tuple[str, bytes] | None] = []
     for _ in names:
         end = output.index(b"\n", position)
@@ -105,18 +108,136 @@ def read_objects(root: str, names: list[str]) -> list[tuple[str, bytes] | None]:
     return found
 
 
+_BLOB_IDS: Final[dict[int, tuple[bytes, str]]] = {}  # the last blob id computed, per id length: a lock is asked for twice in a run
+
+
 def blob_id(data: bytes, object_id_length: int) -> str:
     """The id git gives ``data`` as a blob (SHA-1, or SHA-256 in a repository of that format)."""
+    known = _BLOB_IDS.get(object_id_length)
+    if known is not None and known[0] is data:
+        return known[1]
     import hashlib  # only to compare the staged lock with the one on disk, off the unchanged path
 
     digest = hashlib.sha1 if object_id_length == 40 else hashlib.sha256
-    return digest(b"blob %d\0" % len(data) + data).hexdigest()
+    found = digest(b"blob %d\0" % len(data) + data).hexdigest()
+    _BLOB_IDS[object_id_length] = (data, found)
+    return found
+
+
+def known_blob_id(data: bytes, object_id_length: int) -> str | None:
+    """``blob_id`` of ``data`` if this process computed it already (for free), else None."""
+    known = _BLOB_IDS.get(object_id_length)
+    return known[1] if known is not None and known[0] is data else None
 
 
 def lock_commits(root: str, revisions: list[str], path: str) -> list[str]:
     """Commits reachable from ``revisions`` that changed ``path``, newest first."""
     result = run(["rev-list", *revisions, "--", path], cwd=root)
     return result.stdout.decode().split() if result.returncode == 0 else []
+
+
+class CommitInfo(NamedTuple):
+    sha: str
+    author: str
+    date: str
+    subject: str
+
+
+class FileStep(NamedTuple):
+    """A commit that changed a file: the file's blob at its first parent and at the commit (None: no such file)."""
+
+    info: CommitInfo
+    parents: tuple[str, ...]
+    old: str | None
+    new: str | None
+
+
+_STEP_FORMAT: Final = "%x01%H %P%x00%an%x00%aI%x00%B%x00"
+_GITLINK: Final = "160000"
+
+
+def _blob(mode: str, object_id: str) -> str | None:
+    return None if mode in ("000000", _GITLINK) else object_id
+
+
+def file_steps(root: str, revisions: list[str], path: str, *, full_history: bool = True) -> list[FileStep]:
+    """Commits reachable from ``revisions`` that changed ``path``, oldest first: ``git log --raw``, no file read.
+
+    ``full_history``: every commit that changed the file against any parent (``git rev-list --full-history``),
+    parents before children; otherwise the commits ``git log --reverse -- path`` shows, in its order.
+    """
+    options = ["--full-history", "--topo-order"] if full_history else []
+    args = ["log", f"--format={_STEP_FORMAT}", "--raw", "--no-abbrev", "--no-renames", "--root", "--reverse", *options]
+    result = run([*args, *revisions, "--", path], cwd=root)
+    if result.returncode != 0:
+        return []
+    steps: list[FileStep] = []
+    merges: list[int] = []
+    for record in result.stdout.decode("utf-8", "surrogateescape").split("\x01")[1:]:
+        ids, author, date, message, raw = record.split("\x00", 4)
+        commit, *parents = ids.split(" ")
+        info = CommitInfo(commit, author, date, message.split("\n", 1)[0])
+        change = next((line for line in raw.splitlines() if line.startswith(":")), None)
+        if change is None:  # a merge: git shows no change for it; the blobs are looked up below
+            if parents:
+                merges.append(len(steps))
+            steps.append(FileStep(info, tuple(parents), None, None))
+            continue
+        old_mode, new_mode, old, new = change[1:].split("\t", 1)[0].split(" ")[:4]
+        steps.append(FileStep(info, tuple(parents), _blob(old_mode, old), _blob(new_mode, new)))
+    if merges:
+        names = [name for index in merges for name in (f"{steps[index].parents[0]}:{path}", f"{steps[index].info.sha}:{path}")]
+        found = object_ids(root, names)
+        for number, index in enumerate(merges):
+            steps[index] = steps[index]._replace(old=found[2 * number], new=found[2 * number + 1])
+    return steps
+
+
+def object_ids(root: str, names: list[str]) -> list[str | None]:
+    """Each blob named (``REV:path``) as its object id, None when missing or not a blob: one ``git cat-file``, nothing read."""
+    if not names:
+        return []
+    found: list[str | None] = []
+    for line in _cat_file(root, "--batch-check", names).decode().splitlines()[: len(names)]:
+        fields = line.split(" ")
+        found.append(fields[0] if len(fields) == 3 and fields[1] == "blob" else None)
+    return found + [None] * (len(names) - len(found))
+
+
+def pack_blobs(root: str, object_ids: list[str], directory: str) -> str:
+    """Write the blobs to a pack in ``directory`` (its path without ``.pack``): versions of one file, stored as git's deltas.
+
+    git keeps the deltas it already has (``--window=0`` computes none), so a long history of one
+    file packs in milliseconds to a fraction of the bytes its versions hold.
+    """
+    try:
+        process = subprocess.run(
+            ["git", "-c", "pack.compression=1", "pack-objects", "-q", "--window=0", "--delta-base-offset", os.path.join(directory, "blobs")],
+            cwd=root,
+            input="".join(f"{object_id}\n" for object_id in object_ids).encode(),
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
+    if process.returncode != 0:
+        raise FatalError(f"git pack-objects failed: {process.stderr.decode(errors='replace').strip()}")
+    return os.path.join(directory, f"blobs-{process.stdout.decode().strip()}")
+
+
+def rev_list(root: str, revisions: list[str]) -> list[str]:
+    """Commits reachable from ``revisions`` (``^X`` excludes X's), newest first; [] when git refuses them."""
+    result = run(["rev-list", *revisions], cwd=root)
+    return result.stdout.decode().split() if result.returncode == 0 else []
+
+
+def left_right_count(root: str, one: str, other: str) -> tuple[int, int] | None:
+    """How many commits only ``one`` reaches, and only ``other``; None when either is unknown (pruned)."""
+    result = run(["rev-list", "--left-right", "--count", f"{one}...{other}"], cwd=root)
+    if result.returncode != 0:
+        return None
+    left, right = result.stdout.split()
+    return int(left), int(right)
 
 
 def merge_base(root: str, one: str, other: str) -> str | None:
@@ -225,25 +346,46 @@ def tree_files(repo: Repo, commit: str) -> dict[str, TreeFile]:
     return files
 
 
-class CommitInfo(NamedTuple):
-    sha: str
-    author: str
-    date: str
-    subject: str
+def _folders(paths: list[str]) -> list[str]:
+    """The folders holding ``paths``, none inside another (the repository itself for a file at its top)."""
+    folders = sorted({path.rpartition("/")[0] or "." for path in paths})
+    if "." in folders:
+        return ["."]
+    kept: list[str] = []
+    for folder in folders:  # sorted: a folder comes right before the folders inside it
+        if not kept or not folder.startswith(kept[-1] + "/"):
+            kept.append(folder)
+    return kept
 
 
-def last_changes(repo: Repo, commit: str, paths: list[str], batch: int = 500) -> dict[str, CommitInfo]:
-    """For each path, the newest commit up to ``commit`` that changed it (one ``git log`` per batch)."""
+def last_changes(root: str, commit: str, paths: list[str]) -> dict[str, CommitInfo]:
+    """For each path, the newest commit up to ``commit`` that changed it.
+
+    One ``git log`` of the paths' folders, read as it comes and stopped once every path
+    is found: a fresh clone's long history is read no further back than its answers
+    (a pathspec of every path would cost git a comparison per path at every commit).
+    """
+    wanted = set(paths)
     found: dict[str, CommitInfo] = {}
-    for start in range(0, len(paths), batch):
-        wanted = paths[start : start + batch]
-        output = repo.git.log(commit, "--format=%x01%H%x00%an%x00%aI%x00%s", "--name-only", "--no-renames", "--", *wanted)
-        for record in output.split("\x01")[1:]:
-            header, _, names = record.partition("\n")
-            info = CommitInfo(*header.split("\x00", 3))
-            for name in names.splitlines():
-                if name and name not in found:
-                    found[name] = info
+    if not wanted:
+        return found
+    command = ["git", "-c", "core.quotePath=false", "log", commit, "--format=%x01%H%x00%an%x00%aI%x00%s", "--name-only", "--no-renames", "--", *_folders(paths)]
+    try:
+        process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
+    assert process.stdout is not None
+    info: CommitInfo | None = None
+    with process:
+        for line in process.stdout:
+            text = line.decode("utf-8", "surrogateescape").rstrip("\n")
+            if text.startswith("\x01"):
+                info = CommitInfo(*text[1:].split("\x00", 3))
+            elif text in wanted and text not in found and info is not None:
+                found[text] = info
+                if len(found) == len(wanted):
+                    process.kill()
+                    break
     return found
 
 

@@ -11,7 +11,7 @@ without a TOML parser; any other form goes to tomllib.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Final, TypeVar
 
 from prompthooks.errors import FatalError
@@ -80,24 +80,33 @@ def _document(raw: bytes, path: str) -> dict[str, object]:
     found = _DOCUMENTS.get(raw)
     if found is not None:
         return found
+    return _remember(_DOCUMENTS, raw, _read(_loads, raw, path))
+
+
+def _read(loads: Callable[[bytes, str], _Parsed], raw: bytes, path: str) -> _Parsed:
+    """``loads(raw, path)``, where conflict markers and bad TOML are an UnreadableLock."""
     check_conflict_markers(raw, path)
     try:
-        document = _loads(raw, path)
+        return loads(raw, path)
     except FatalError as error:
         raise UnreadableLock(error.message, path=error.path, line=error.line) from None
-    return _remember(_DOCUMENTS, raw, document)
 
 
 def _loads(raw: bytes, path: str) -> dict[str, Any]:
     """TOML in the form this module writes, read fast; anything else by a TOML parser (they agree: a test proves it)."""
+    return _scan_or_parse(raw, path)[0]
+
+
+def _scan_or_parse(raw: bytes, path: str) -> tuple[dict[str, Any], bool]:
+    """The document, and whether ``lockscan`` read it (the form this module writes)."""
     from prompthooks import lockscan
 
     scanned = lockscan.scan(raw)
     if scanned is not None:
-        return scanned
+        return scanned, True
     from prompthooks import tomlread
 
-    return tomlread.loads(raw, path)
+    return tomlread.loads(raw, path), False
 
 
 def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
@@ -110,6 +119,23 @@ def parse(raw: bytes, path: str) -> dict[str, LockEntry]:
 def parse_with_retired(raw: bytes, path: str) -> tuple[dict[str, LockEntry], Retired]:
     """The entries and the ``[retired]`` tombstones, from one parse."""
     return parse(raw, path), _retired(_document(raw, path), path)
+
+
+TABLE_ROOTS: Final = ("prompts", "fragments", "retired")
+
+
+def parse_history(raw: bytes, path: str) -> tuple[dict[str, LockEntry], bool]:
+    """A lock in history: its entries, as ``parse_with_retired`` reads them (and raises), and whether it is regular.
+
+    Regular: in the form this module writes (``lockscan`` read it), its tables only under
+    headers.  A regular lock means, table by table, what each table's own lines say, so
+    the next version of it can be read from the tables that changed (see ``lockdelta``).
+    Unlike ``parse``, nothing is remembered: history holds many locks, each read once.
+    """
+    document, scanned = _read(_scan_or_parse, raw, path)
+    entries = _entries(document, path)
+    _retired(document, path)
+    return entries, scanned and all(isinstance(document.get(root, {}), dict) for root in TABLE_ROOTS)
 
 
 def _retired(document: dict[str, object], path: str) -> Retired:
@@ -136,11 +162,12 @@ def _entries(document: dict[str, object], path: str) -> dict[str, LockEntry]:
         raise UnreadableLock("[prompts] must be a table", path=path)
     entries: dict[str, LockEntry] = {}
     for name, table in prompts.items():
-        entries[name] = _entry(name, table, path)
+        entries[name] = entry_from_table(name, table, path)
     return entries
 
 
-def _entry(name: str, table: object, path: str) -> LockEntry:
+def entry_from_table(name: str, table: object, path: str) -> LockEntry:
+    """One ``[prompts.<name>]`` table as read by a TOML parser; an ill-formed one raises (a FatalError)."""
     if not isinstance(table, dict):
         raise UnreadableLock(f"[prompts.{name}] must be a table", path=path)
     prompt_path, version, hash_ = table.get("path"), table.get("version"), table.get("hash")
@@ -201,7 +228,7 @@ def entry_of(raw: bytes, name: str, path: str, header: str | None = None) -> Loc
         return None
     end = text.find("\n[", start + len(opener))
     chunk = text[start : len(text) if end == -1 else end + 1]
-    return _entry(name, _loads(chunk.encode(), path).get("prompts", {}).get(name), path)
+    return entry_from_table(name, _loads(chunk.encode(), path).get("prompts", {}).get(name), path)
 
 
 def _table(entry: LockEntry) -> dict[str, object]:
@@ -298,6 +325,20 @@ def render(
     if fresh and (already_read is None or already_read != _document_of(entries, fragments, scheme, retired)):
         _check_read_back(fresh, cache)
     return rendered
+
+
+def table_bytes(name: str, entry: LockEntry) -> bytes:
+    """One ``[prompts.<name>]`` table as ``render`` writes it, read back: what it says is ``entry``."""
+    text = table_text((name, entry))
+    read = _loads(text.encode(), "<rendered table>").get("prompts", {}).get(name)
+    if entry_from_table(name, read, "<rendered table>") != entry:
+        raise AssertionError("tomli-w round trip changed a lock table")
+    return text.encode()
+
+
+def path_line(path: str) -> bytes:
+    """The ``path = ...`` line of a table whose prompt is at ``path``, as ``render`` writes it."""
+    return _dumps({"path": path}).encode()
 
 
 def table_text(item: tuple[str, LockEntry]) -> str:

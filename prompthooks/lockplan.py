@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Final, NamedTuple
 
 from prompthooks.config import Config
@@ -51,7 +51,7 @@ class LockPlan(NamedTuple):
 class Held(NamedTuple):
     """What the lock's git history says about versions."""
 
-    hashes: Mapping[str, Mapping[str, frozenset[str]]]  # per name, per version, every hash that version ever named
+    hashes: Mapping[str, Mapping[str, Collection[str]]]  # per name, per version, every hash that version ever named
     highest: Mapping[str, str]  # per name, its highest version (kept apart: unchanged prompts need no semver)
 
 
@@ -68,7 +68,7 @@ def held_hash(entry: LockEntry) -> str:
     return CLOSURE_MARK + entry.hash if entry.dependencies else entry.hash
 
 
-def other_contents(known: frozenset[str], closure_hash: str, own_hash: str | None) -> set[str]:
+def other_contents(known: Collection[str], closure_hash: str, own_hash: str | None) -> set[str]:
     """The hashes in ``known`` that name another content than this one.
 
     ``own_hash`` is the prompt's hash without its dependencies (the closure hash when it has none;
@@ -84,7 +84,7 @@ def other_contents(known: frozenset[str], closure_hash: str, own_hash: str | Non
     return found
 
 
-def _names_content(known: frozenset[str], closure_hash: str, own_hash: str) -> bool:
+def _names_content(known: Collection[str], closure_hash: str, own_hash: str) -> bool:
     return CLOSURE_MARK + closure_hash in known or own_hash in known
 
 
@@ -319,6 +319,44 @@ def compose(
     return Composed(prompts, graph.dependencies, fragments, notes, migrated, own_hashes)
 
 
+class Prompt(NamedTuple):
+    """One prompt to plan: its file, and what composition says about it."""
+
+    name: str
+    path: str
+    file: PromptFile  # hash, variables and optional cover its dependency closure
+    own_hash: str  # the file's own hash (its hash, when it uses no other template)
+    dependencies: tuple[str, ...] = ()
+    note: str | None = None  # why its hash moved through a dependency
+
+
+def _one(prompt: Prompt, base: LockEntry | None, config: Config, parent_versions: set[str], held: Held, retired: Mapping[str, str]) -> tuple[LockEntry, Change | None, Stamp | None]:
+    """One prompt's lock entry, its change against ``base`` and its front matter stamp; a FatalError for a bad version."""
+    name, path, file = prompt.name, prompt.path, prompt.file
+    version, reason = _decide(name, path, file, base, config, parent_versions, held, prompt.own_hash)
+    if retired or held.highest:
+        raised = _above_history(name, version, file, base, retired, held, prompt.own_hash)
+        if raised is not None:
+            version, reason = raised
+    if reason is not None and prompt.note is not None and base is not None:
+        reason = f"{reason}, {prompt.note}"
+    change = None
+    if base is None:
+        change = Change(name, path, None, version, reason or "")
+    elif reason is not None:
+        change = Change(name, path, base.version, version, reason)
+    elif base.path != path:
+        change = Change(name, path, base.version, version, f"renamed from {base.path}")
+    drop_bump = (base is None or base.hash != file.hash) and file.bump is not None
+    stamp = Stamp(path, version, drop_bump) if file.has_front_matter and (file.version != version or drop_bump) else None
+    return LockEntry(path, version, file.hash, file.variables, file.optional, prompt.dependencies), change, stamp
+
+
+def plan_one(prompt: Prompt, base: LockEntry | None, config: Config, *, held: Held, retired: Mapping[str, str]) -> tuple[LockEntry, Change | None, Stamp | None]:
+    """What ``plan`` decides for one prompt outside a merge, its base and history given (see ``lockpatch``)."""
+    return _one(prompt, base, config, set(), held, retired)
+
+
 def plan(
     files: Sequence[tuple[str, PromptFile]],
     baseline: Mapping[str, LockEntry],
@@ -347,28 +385,20 @@ def plan(
         if base is not None and path in composed.migrated and base.path == path:
             base = base._replace(hash=file.hash)  # locked before dependencies were hashed: same content, same version
         try:
-            own_hash = composed.own.get(path, file.hash)
-            version, reason = _decide(name, path, file, base, config, (parents or {}).get(name, set()), held, own_hash)
+            entry, change, stamp = _one(
+                Prompt(name, path, file, composed.own.get(path, file.hash), composed.dependencies.get(path, ()), composed.notes.get(path)),
+                base,
+                config,
+                (parents or {}).get(name, set()),
+                held,
+                retired,
+            )
         except FatalError as error:
             errors.append(error)
             continue
-        if retired or held.highest:
-            raised = _above_history(name, version, file, base, retired, held, own_hash)
-            if raised is not None:
-                version, reason = raised
-        if reason is not None and path in composed.notes and base is not None:
-            reason = f"{reason}, {composed.notes[path]}"
-        entries[name] = LockEntry(path, version, file.hash, file.variables, file.optional, composed.dependencies.get(path, ()))
-        if base is None:
-            changes.append(Change(name, path, None, version, reason or ""))
-        elif reason is not None:
-            changes.append(Change(name, path, base.version, version, reason))
-        elif base.path != path:
-            changes.append(Change(name, path, base.version, version, f"renamed from {base.path}"))
-        content_changed = base is None or base.hash != file.hash
-        drop_bump = content_changed and file.bump is not None
-        if file.has_front_matter and (file.version != version or drop_bump):
-            stamps.append(Stamp(path, version, drop_bump))
+        entries[name] = entry
+        changes += [change] if change is not None else []
+        stamps += [stamp] if stamp is not None else []
     raise_collected(errors)
     for name, base in sorted(baseline.items()):
         if name not in entries:

@@ -30,6 +30,14 @@ def _key(match: re.Match[str], group: int = 1) -> str:
     return match[group] if match[group] is not None else match[group + 1]
 
 
+def header(line: str) -> tuple[str, str] | None:
+    """(root, key) of a table header line as ``scan`` reads it (``[retired]``: ("retired", "")); None for any other line."""
+    if line == "[retired]":
+        return ("retired", "")
+    nested = _NESTED_HEADER.match(line)
+    return None if nested is None else (nested[1], _key(nested, 2))
+
+
 def scan(raw: bytes) -> dict[str, Any] | None:
     """The document, or None when the text leaves the subset (then a TOML parser decides)."""
     try:
@@ -52,16 +60,16 @@ def scan(raw: bytes) -> dict[str, Any] | None:
                 return None
             continue
         if first == "[":
-            if line == "[retired]":
+            found = header(line)
+            if found is None:
+                return None
+            root, name = found
+            if root == "retired":
                 if "retired" in document:  # opened twice, or a plain key already
                     return None
                 opened.add("retired")
                 table = document["retired"] = {}
                 continue
-            nested = _NESTED_HEADER.match(line)
-            if nested is None:
-                return None
-            root, name = nested[1], _key(nested, 2)
             if root not in opened:
                 if root in document:
                     return None

@@ -20,31 +20,40 @@ EXIT_INTERRUPTED = 130
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for `git log | head -1`
 
 
-def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int]) -> int:
-    """Run ``lock`` or ``check``; an unchanged repository is answered from the cache's fingerprint."""
+def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, stamps: bool = False) -> int:
+    """Run ``lock`` or ``check``; an unchanged repository is answered from the cache's fingerprint.
+
+    ``stamps``: the command writes the lock and the front matters it plans (``lock``).
+    """
     from prompthooks import config, git, inputs
     from prompthooks.cache import FORMAT, Cache
 
     checkout = git.find_checkout()
     cwd = os.getcwd()
     os.chdir(checkout.root)
-    collected = inputs.collect(checkout.root, config.load(checkout.root), checkout.git_dir)
     cache = Cache(None if args.no_cache else os.path.join(checkout.git_dir, "prompthooks"))
+    collected = inputs.collect(checkout.root, config.load(checkout.root), checkout.git_dir, cache)
     fingerprint = collected.fingerprint(FORMAT)
-    if not getattr(args, "base", None) and cache.is_known_clean(fingerprint):
+    base = getattr(args, "base", None)
+    if not base and cache.is_known_clean(fingerprint):
         return 0
-    from prompthooks import workspace  # parsing, planning and rendering: only when something may have changed
+    from prompthooks import lockpatch  # only the files that changed since a known state, when it can
 
-    evaluated = workspace.evaluate(collected, cache)
+    evaluated = None if base else lockpatch.evaluate(collected, cache)
+    if evaluated is None:
+        from prompthooks import workspace  # parsing, planning and rendering every prompt
+
+        evaluated = workspace.evaluate(collected, cache)
     if not args.quiet:
         for note in evaluated.notes:
             print(f"prompthooks: note: {note}")
     code = command(evaluated)
     code |= _staging(evaluated, checkout.root, cwd, quiet=args.quiet)
-    if getattr(args, "base", None):
+    if base:
         from prompthooks import basecheck
 
-        code |= basecheck.report(checkout.root, args.base, evaluated, quiet=args.quiet)
+        code |= basecheck.report(checkout.root, base, evaluated, cache, quiet=args.quiet)
+    lockpatch.remember(cache, collected, evaluated, stamped=stamps)
     if code == 0 and not cache.is_racy(collected.newest_mtime_ns()):
         cache.remember_clean(fingerprint)
     return code
@@ -67,7 +76,7 @@ def _lock(args: argparse.Namespace) -> int:
 
         return lock(workspace, quiet=args.quiet, cwd=invoked_from)
 
-    return _run_hook(args, lock)
+    return _run_hook(args, lock, stamps=True)
 
 
 def _check(args: argparse.Namespace) -> int:

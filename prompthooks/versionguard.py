@@ -1,29 +1,83 @@
 """What the lock's git history says about versions: every hash each (name, version) ever named.
 
-Versions only grow, and a version names one content forever; a rebase or a
-merge that kept one side of the lock can break that in HEAD's own history,
-which HEAD's lock alone cannot show.  The summary of a commit is the union of
-its parents' summaries and its own lock, so the hook keeps the summaries of
-recent commits under the git directory and, committing on top of one of them,
-parses nothing more than HEAD's lock (parsed anyway as the baseline).  Other
-moves (a checkout, a rebase, a fresh clone) read every lock in history once.
+Versions only grow, and a version names one content forever; a rebase or a merge that
+kept one side of the lock can break that in HEAD's own history, which HEAD's lock alone
+cannot show.  The summary of a commit is every (name, version, hash) in the locks of the
+commits it reaches, each with the commits that brought it in: a commit whose lock holds it
+while its first parent's does not (``intro``).  Then, for any commit F that a summarized
+commit K reaches, F's summary is K's without what only the commits in ``K ^F`` brought in,
+and any other commit's is that plus the locks of the commits between it and K: a branch
+switch reads the lock at the commits between, not the lock's whole history.
+
+Summaries of recent commits are kept under the git directory; committing on top of one of
+them reads nothing but HEAD's lock, which the hook parses anyway.  With none to start from
+(a fresh clone), every version of the lock is read once, from the tables that changed
+(``lockwalk``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import marshal
+import os
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Final, NamedTuple
 
-from prompthooks import git, lockfile
+from prompthooks import git
 from prompthooks.cache import Cache
-from prompthooks.errors import FatalError
 from prompthooks.lockplan import Held, held_hash
 from prompthooks.records import LockEntry
 
-CACHE_FILE: Final = "history"
-KEPT: Final = 4  # summaries of this many recent commits are kept (loaded on every run that plans)
+CACHE_PREFIX: Final = "history-"  # one file per summarized commit
+KEPT: Final = 8  # summaries kept: of the commits the hook saw last (each one reaches back through its history)
+TRIED: Final = 3  # the most recent of them that a commit none was kept for is measured against (a git command each)
 
-Summary = tuple[dict[str, dict[str, frozenset[str]]], dict[str, str]]  # lockplan.Held as plain data, for marshal
+Intro = tuple[str, ...]  # the commits that brought a (name, version, hash) into the lock's history
+Versions = dict[str, dict[str, Intro]]  # one name's: version -> held hash -> intro
+
+
+class Hashes(Mapping[str, Versions]):
+    """Per name, every hash each of its versions named: kept marshaled, one name at a time, until asked for.
+
+    A commit on top of a summarized one asks for the few names it changed; the others stay bytes,
+    read from the cache and written back as they were.  The dictionaries it gives are not to be changed.
+    """
+
+    def __init__(self, encoded: Mapping[str, bytes] | None = None, changed: Mapping[str, Versions] | None = None) -> None:
+        self._encoded: Mapping[str, bytes] = encoded or {}
+        self._changed: Mapping[str, Versions] = changed or {}  # names whose versions are not (or no longer) the encoded ones
+        self._decoded: dict[str, Versions] = {}
+
+    def __getitem__(self, name: str) -> Versions:
+        if name in self._changed:
+            return self._changed[name]
+        found = self._decoded.get(name)
+        if found is None:
+            found = self._decoded[name] = marshal.loads(self._encoded[name])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._changed
+        yield from (name for name in self._encoded if name not in self._changed)
+
+    def __len__(self) -> int:
+        return len(self._changed) + sum(1 for name in self._encoded if name not in self._changed)
+
+    def with_changes(self, changed: Mapping[str, Versions]) -> Hashes:
+        return Hashes(self._encoded, {**self._changed, **changed})
+
+    def encoded(self) -> dict[str, bytes]:
+        """Every name's versions, marshaled: the ones never decoded, as they came."""
+        return {**self._encoded, **{name: marshal.dumps(versions) for name, versions in self._changed.items()}}
+
+
+class Summary(NamedTuple):
+    hashes: Hashes
+    highest: dict[str, str]  # per name, its highest version
+
+
+EMPTY: Final = Summary(Hashes(), {})
+_MEMO: Final[dict[tuple[str, str, str], Summary]] = {}  # summaries made or read in this process (check --base reuses HEAD's)
 
 
 class Readable(NamedTuple):
@@ -37,42 +91,75 @@ def _raise(highest: dict[str, str], name: str, version: str) -> None:
     if known is None:
         highest[name] = version
     elif known != version:
-        from prompthooks import versioning
+        from prompthooks import versioning  # only for a name with two versions
 
-        if versioning.parse_version(version) > versioning.parse_version(known):
+        if versioning.is_above(version, known):
             highest[name] = version
 
 
-def _add(summary: Summary, entries: Mapping[str, LockEntry]) -> None:
-    hashes, highest = summary
-    for name, entry in entries.items():
-        versions = hashes.setdefault(name, {})
-        known = versions.get(entry.version)
-        held = held_hash(entry)
-        if known is None or held not in known:
-            versions[entry.version] = (known or frozenset()) | {held}
-        _raise(highest, name, entry.version)
+class _Growing:
+    """A summary that commits add to, copied only where they change it (the one it starts from may be shared)."""
+
+    def __init__(self, start: Summary) -> None:
+        self.start = start.hashes
+        self.changed: dict[str, Versions] = {}
+        self.highest = dict(start.highest)
+
+    def add(self, commit: str, entries: Iterable[tuple[str, LockEntry]], *, only_new: bool) -> None:
+        """``commit`` brings in these entries.  ``only_new``: what the summary holds was brought in before."""
+        for name, entry in entries:
+            held = held_hash(entry)
+            versions = self.changed.get(name)
+            if versions is None:
+                versions = self.start.get(name, {})
+            intro = versions.get(entry.version, {}).get(held)
+            if intro is not None and (only_new or commit in intro):
+                continue
+            if name not in self.changed:
+                versions = self.changed[name] = {version: dict(found) for version, found in versions.items()}
+            versions.setdefault(entry.version, {})[held] = (*(intro or ()), commit)
+            _raise(self.highest, name, entry.version)
+
+    def summary(self) -> Summary:
+        return Summary(self.start.with_changes(self.changed), self.highest)
 
 
 def _union(summaries: list[Summary]) -> Summary:
     if len(summaries) == 1:
-        return {name: dict(versions) for name, versions in summaries[0][0].items()}, dict(summaries[0][1])
-    merged: Summary = ({}, {})
-    for hashes, highest in summaries:
-        for name, versions in hashes.items():
-            mine = merged[0].setdefault(name, {})
+        return summaries[0]
+    hashes: dict[str, Versions] = {}
+    highest: dict[str, str] = {}
+    for summary in summaries:
+        for name, versions in summary.hashes.items():
+            mine = hashes.setdefault(name, {})
             for version, found in versions.items():
-                mine[version] = mine.get(version, frozenset()) | found
-        for name, version in highest.items():
-            _raise(merged[1], name, version)
-    return merged
+                held = mine.setdefault(version, {})
+                for hash_, intro in found.items():
+                    held[hash_] = tuple(dict.fromkeys((*held.get(hash_, ()), *intro)))
+        for name, version in summary.highest.items():
+            _raise(highest, name, version)
+    return Summary(Hashes(changed=hashes), highest)
 
 
-def _parse(raw: bytes, label: str) -> tuple[dict[str, LockEntry], dict[str, str]] | None:
-    try:
-        return lockfile.parse_with_retired(raw, label)
-    except FatalError:
-        return None  # an unreadable lock in history (committed with --no-verify) says nothing
+def _without(summary: Summary, dropped: Collection[str]) -> Summary:
+    """The summary of what ``summary``'s commit reaches minus ``dropped`` (commits only it reaches)."""
+    if not dropped:
+        return summary
+    hashes: dict[str, Versions] = {}
+    highest: dict[str, str] = {}
+    for name, versions in summary.hashes.items():
+        if not any(commit in dropped for found in versions.values() for intro in found.values() for commit in intro):
+            hashes[name], highest[name] = versions, summary.highest[name]
+            continue
+        kept_versions: Versions = {}
+        for version, found in versions.items():
+            kept = {hash_: left for hash_, intro in found.items() if (left := tuple(c for c in intro if c not in dropped))}
+            if kept:
+                kept_versions[version] = kept
+                _raise(highest, name, version)
+        if kept_versions:
+            hashes[name] = kept_versions
+    return Summary(Hashes(changed=hashes), highest)
 
 
 def _parents(commit_object: bytes) -> list[str]:
@@ -80,47 +167,165 @@ def _parents(commit_object: bytes) -> list[str]:
     return [line[len(b"parent ") :].decode() for line in header.splitlines() if line.startswith(b"parent ")]
 
 
-def full(root: str, revisions: list[str], lock_path: str) -> tuple[Summary, Readable | None]:
-    """Every lock reachable from ``revisions``, read once each; and the newest readable one."""
-    commits = git.lock_commits(root, ["--full-history", *revisions], lock_path)
-    objects = git.read_objects(root, [f"{commit}:{lock_path}" for commit in commits])
-    summary: Summary = ({}, {})
-    parsed: dict[str, tuple[dict[str, LockEntry], dict[str, str]] | None] = {}
-    newest: Readable | None = None
-    for commit, found in zip(commits, objects, strict=True):
-        if found is None:
-            continue
-        blob, raw = found
-        if blob not in parsed:
-            parsed[blob] = _parse(raw, f"{commit[:12]}:{lock_path}")
-            if parsed[blob] is not None:
-                _add(summary, parsed[blob][0])  # type: ignore[index]
-        result = parsed[blob]
-        if newest is None and result is not None:
-            newest = Readable(commit, *result)
-    return summary, newest
+def _load(cache: Cache, root: str, lock_path: str, commit: str) -> Summary | None:
+    found = _MEMO.get((root, lock_path, commit))
+    if found is None:
+        stored = cache.load(CACHE_PREFIX + commit)
+        if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == lock_path:
+            found = _MEMO[(root, lock_path, commit)] = Summary(Hashes(stored[1]), stored[2])
+    return found
+
+
+def _keep(cache: Cache, root: str, lock_path: str, commit: str, summary: Summary) -> None:
+    _MEMO[(root, lock_path, commit)] = summary
+    cache.store(CACHE_PREFIX + commit, (lock_path, *_encoded(summary)))
+    for name in cache.stored(CACHE_PREFIX)[KEPT:]:
+        cache.remove(name)
+
+
+def _walked(root: str, lock_path: str, base: Summary, revisions: list[str]) -> Summary:
+    """``base`` and the locks of the commits in ``revisions`` (a range), each version read once, parents first."""
+    from prompthooks import lockwalk
+
+    growing = _Growing(base)
+    for seen in lockwalk.walk(root, git.file_steps(root, revisions, lock_path), lock_path, outside_bases=True):
+        growing.add(seen.step.info.sha, seen.entries.items(), only_new=False)
+    return growing.summary()
+
+
+def _from_kept(root: str, lock_path: str, commit: str, cache: Cache) -> Summary:
+    """The summary of a commit none was kept for: from the kept one closest to it, and the commits between."""
+    best: tuple[tuple[int, int], str] | None = None
+    made = [known for (place, path, known) in reversed(_MEMO) if (place, path) == (root, lock_path)]  # this process's, newest first
+    tips = dict.fromkeys([*made, *(name[len(CACHE_PREFIX) :] for name in cache.stored(CACHE_PREFIX))])
+    for tip in list(tips)[:TRIED]:
+        counts = git.left_right_count(root, tip, commit)  # (only the kept one reaches, only this one reaches)
+        if counts is not None and (best is None or (counts[1], counts[0]) < best[0]):
+            best = ((counts[1], counts[0]), tip)
+    if best is None:
+        return _walked(root, lock_path, EMPTY, [commit])
+    (to_read, to_drop), tip = best
+    kept = _load(cache, root, lock_path, tip)
+    if kept is None:
+        return _walked(root, lock_path, EMPTY, [commit])
+    base = _without(kept, set(git.rev_list(root, [tip, f"^{commit}"]))) if to_drop else kept
+    return _walked(root, lock_path, base, [commit, f"^{tip}"]) if to_read else base
+
+
+def summary(root: str, lock_path: str, commit: str, cache: Cache, commit_object: bytes | None = None, entries: Mapping[str, LockEntry] | None = None) -> Summary:
+    """Every (name, version, hash) in the locks ``commit`` reaches.
+
+    ``commit_object`` and ``entries`` (the lock at ``commit``, parsed; {} when it has none or an
+    unreadable one) let a commit on top of summarized ones be summarized without reading history.
+    """
+    found = _load(cache, root, lock_path, commit)
+    if found is not None:
+        return found
+    parents = _parents(commit_object) if commit_object is not None and entries is not None else []
+    known = [_load(cache, root, lock_path, parent) for parent in parents]
+    if parents and entries is not None and all(item is not None for item in known):
+        growing = _Growing(_union([item for item in known if item is not None]))
+        growing.add(commit, entries.items(), only_new=True)
+        found = growing.summary()
+    else:
+        found = _from_kept(root, lock_path, commit, cache)
+    _keep(cache, root, lock_path, commit, found)
+    return found
 
 
 def held(root: str, lock_path: str, heads: Mapping[str, bytes], head_entries: Mapping[str, Mapping[str, LockEntry]], cache: Cache) -> Held:
-    """The summary of every commit in ``heads`` (commit id -> its commit object), from the cache when it can.
+    """The history of every commit in ``heads`` (commit id -> its commit object): HEAD, and MERGE_HEAD while merging.
 
-    ``head_entries`` holds the already parsed locks of those commits.
+    ``head_entries`` holds the already parsed locks of those commits (a commit left out: its lock is read).
     """
-    stored = cache.load(CACHE_FILE)
-    known: dict[str, Summary] = stored if isinstance(stored, dict) else {}
-    summaries: list[Summary] = []
-    for commit, commit_object in heads.items():
-        if commit in known:
-            summaries.append(known[commit])
-            continue
-        parents = _parents(commit_object)
-        if parents and all(parent in known for parent in parents):
-            summary = _union([known[parent] for parent in parents])
-            _add(summary, head_entries.get(commit, {}))
-        else:
-            summary = full(root, [commit], lock_path)[0]
-        known[commit] = summary
-        summaries.append(summary)
-        cache.store(CACHE_FILE, dict(list(known.items())[-KEPT:]))
-    hashes, highest = summaries[0] if len(summaries) == 1 else _union(summaries)
+    summaries = [summary(root, lock_path, commit, cache, commit_object, head_entries.get(commit)) for commit, commit_object in heads.items()]
+    hashes, highest = _union(summaries)
     return Held(hashes, highest)
+
+
+class Soon:
+    """The history of HEAD (and MERGE_HEAD), asked for later: call it for the ``Held``; ``close`` it in any case."""
+
+    def __init__(self, later: Callable[[], Held], child: int | None = None, reading: int | None = None, key: tuple[str, str] = ("", "")) -> None:
+        self._later, self._child, self._reading, self._key = later, child, reading, key
+
+    def __call__(self) -> Held:
+        if self._reading is not None:
+            with os.fdopen(self._reading, "rb") as pipe:
+                data = pipe.read()
+            self._reading = None
+            self.close()
+            try:
+                made = marshal.loads(data)
+            except (EOFError, ValueError, TypeError):
+                made = []  # the child failed: read it here, where an error is reported
+            for commit, encoded, highest in made:
+                _MEMO[(*self._key, commit)] = Summary(Hashes(encoded), highest)
+        return self._later()
+
+    def close(self) -> None:
+        """Stop waiting for the child (it leaves when its pipe is closed) and reap it."""
+        if self._reading is not None:
+            os.close(self._reading)
+            self._reading = None
+        if self._child is not None:
+            os.waitpid(self._child, 0)
+            self._child = None
+
+
+def held_soon(
+    root: str, lock_path: str, heads: Mapping[str, bytes], head_entries: Mapping[str, Mapping[str, LockEntry]], cache: Cache, *, meanwhile: bool
+) -> Soon:
+    """``held``, begun now: a whole history to read (nothing summarized yet: a fresh clone) is read by a child
+    process while the caller does other work on the other cores (``meanwhile``: reading many prompt files);
+    anything else when asked.  Call it before any thread is started (it forks).
+    """
+    later = functools.partial(held, root, lock_path, heads, head_entries, cache)
+    summarized = [commit for (place, path, commit) in _MEMO if (place, path) == (root, lock_path)] or cache.stored(CACHE_PREFIX)
+    if summarized or not meanwhile or not heads or not hasattr(os, "fork"):
+        return Soon(later)
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: summarize, hand the summaries over, and leave without running the parent's exit handlers
+        try:
+            os.close(reading)
+            made = [(commit, *_encoded(summary(root, lock_path, commit, cache, commit_object, head_entries.get(commit)))) for commit, commit_object in heads.items()]
+            with os.fdopen(writing, "wb") as pipe:
+                pipe.write(marshal.dumps(made))
+        finally:
+            os._exit(0)
+    os.close(writing)
+    return Soon(later, child, reading, (root, lock_path))
+
+
+def _encoded(found: Summary) -> tuple[dict[str, bytes], dict[str, str]]:
+    return found.hashes.encoded(), found.highest
+
+
+def introduced(found: Summary, commits: Collection[str] | None) -> dict[str, dict[str, frozenset[str]]]:
+    """The (name, version, hash)es that ``commits`` (None: any commit) brought in, as versions' hashes per name."""
+    result: dict[str, dict[str, frozenset[str]]] = {}
+    for name, versions in found.hashes.items():
+        for version, hashes in versions.items():
+            brought = frozenset(hash_ for hash_, intro in hashes.items() if commits is None or any(commit in commits for commit in intro))
+            if brought:
+                result.setdefault(name, {})[version] = brought
+    return result
+
+
+def newest_readable(root: str, lock_path: str, revision: str = "HEAD") -> Readable | None:
+    """The newest readable lock in ``revision``'s history (its own lock is unreadable: committed without the hook)."""
+    from prompthooks import lockfile
+    from prompthooks.errors import FatalError
+
+    commits = git.lock_commits(root, ["--full-history", revision], lock_path)
+    for start in range(0, len(commits), 16):
+        batch = commits[start : start + 16]
+        for commit, found in zip(batch, git.read_objects(root, [f"{commit}:{lock_path}" for commit in batch]), strict=True):
+            if found is None:
+                continue
+            try:
+                return Readable(commit, *lockfile.parse_with_retired(found[1], f"{commit[:12]}:{lock_path}"))
+            except FatalError:
+                continue  # unreadable too: it says nothing
+    return None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     import semver
@@ -43,6 +44,17 @@ def parse_version(value: object) -> semver.Version:
         return semver.Version.parse(value)
     except ValueError:
         raise ValueError(f"invalid semantic version {value!r} (expected MAJOR.MINOR.PATCH)") from None
+
+
+_PLAIN: Final = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
+
+
+def is_above(one: str, other: str) -> bool:
+    """Whether version ``one`` is above ``other``: plain ``MAJOR.MINOR.PATCH`` compared as numbers, others by semver."""
+    plain_one, plain_other = _PLAIN.match(one), _PLAIN.match(other)
+    if plain_one is not None and plain_other is not None:
+        return tuple(map(int, plain_one.groups())) > tuple(map(int, plain_other.groups()))
+    return parse_version(one) > parse_version(other)
 
 
 def bump(version: semver.Version, increment: Increment) -> semver.Version:

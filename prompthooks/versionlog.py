@@ -48,25 +48,27 @@ def versions_of(root: str, name: str, ref: str = "HEAD") -> list[VersionRecord]:
 
 
 def all_versions(root: str, ref: str = "HEAD") -> list[VersionRecord]:
-    """Every (prompt, version) that ever appeared in the lock up to ``ref``, in the order they appeared."""
+    """Every (prompt, version) that ever appeared in the lock up to ``ref``, in the order they appeared.
+
+    Each version of the lock is read once, from the tables that changed since a version read
+    before it (``lockwalk``): what they did not change appeared before.
+    """
+    from prompthooks import lockwalk
+
     with git.open_repo(root) as repo:
         commit = git.resolve_commit(repo, ref)
         lock_path = config.at_commit(repo, commit).lock
-        history = git.file_history(repo, commit, lock_path)
+    steps = git.file_steps(root, [commit], lock_path, full_history=False)
     seen: set[tuple[str, str]] = set()
     records: list[VersionRecord] = []
-    for info, raw in history:
-        if raw is None:
+    for found in lockwalk.walk(root, steps, lock_path, outside_bases=False):
+        if found.error is not None:
+            warn_unreadable(found.error)
             continue
-        try:
-            entries = lockfile.parse(raw, f"{info.sha[:12]}:{lock_path}")
-        except FatalError as error:
-            warn_unreadable(error)
-            continue
-        for name, entry in sorted(entries.items()):
+        for name, entry in sorted(found.entries.items()):
             if (name, entry.version) not in seen:
                 seen.add((name, entry.version))
-                records.append(VersionRecord(name, entry, info))
+                records.append(VersionRecord(name, entry, found.step.info))
     return records
 
 

@@ -25,6 +25,7 @@ class Workspace(NamedTuple):
     notes: tuple[str, ...] = ()  # what the user must know about the baseline (a broken lock at HEAD)
     lock_staged: str | None = None  # the lock's blob id in the index (None: untracked)
     current_fragments: dict[str, FragmentEntry] | None = None  # the lock on disk's fragment tables
+    pending: dict[str, LockEntry] | None = None  # the planned entries HEAD's lock does not hold (None: not known)
 
 
 def _read_prompt(path: str, locked: LockEntry | None) -> PromptFile:
@@ -153,18 +154,18 @@ def _read_index_prompts(inputs: Inputs, cache: Cache, errors: list[FatalError], 
     return files
 
 
-def _baseline(inputs: Inputs, cache: Cache) -> tuple[dict[str, LockEntry], dict[str, str], tuple[str, ...]]:
+def _baseline(inputs: Inputs, head_lock: bytes | None, cache: Cache) -> tuple[dict[str, LockEntry], dict[str, str], tuple[str, ...]]:
     """The lock at HEAD; when it is unreadable, the newest readable lock in HEAD's history, said in a note."""
     config = inputs.config
-    if inputs.head_lock is None:
+    if head_lock is None:
         return {}, {}, ()
     label = f"HEAD:{config.lock}"
     try:
-        return _read_lock(inputs.head_lock, label, cache), _read_retired(inputs.head_lock, label, cache), ()
+        return _read_lock(head_lock, label, cache), _read_retired(head_lock, label, cache), ()
     except lockfile.UnreadableLock as error:
         from prompthooks import versionguard
 
-        newest = versionguard.full(inputs.root, ["HEAD"], config.lock)[1]
+        newest = versionguard.newest_readable(inputs.root, config.lock)
         where = f"the lock of commit {newest.commit[:12]}" if newest is not None else "no lock (none in history is readable)"
         note = f"{error} (committed without the hook?); versions continue from {where}"
         return (newest.entries, newest.retired, (note,)) if newest is not None else ({}, {}, (note,))
@@ -195,39 +196,44 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace:
 
 def _evaluate(inputs: Inputs, cache: Cache) -> Workspace:
     config = inputs.config
-    baseline, retired, notes = _baseline(inputs, cache)
-    locks = {inputs.heads[0][0]: baseline} if inputs.heads else {}
-    head_readable = not notes and inputs.head_lock is not None
-    baseline_fragments = _read_fragments(inputs.head_lock, f"HEAD:{config.lock}", cache) if head_readable else {}
+    head_lock, merge_head_lock = inputs.head_locks()
+    baseline, retired, notes = _baseline(inputs, head_lock, cache)
+    head_readable = not notes and head_lock is not None
+    locks = {inputs.heads[0][0]: baseline if head_readable else {}} if inputs.heads else {}  # what HEAD's own lock holds
+    baseline_fragments = _read_fragments(head_lock, f"HEAD:{config.lock}", cache) if head_readable else {}
     parents: dict[str, set[str]] = {}
-    if inputs.merge_head_lock is not None:
+    if merge_head_lock is not None:
         label = f"MERGE_HEAD:{config.lock}"
-        other = _read_lock(inputs.merge_head_lock, label, cache)
+        other = _read_lock(merge_head_lock, label, cache)
         if len(inputs.heads) > 1:
             locks[inputs.heads[1][0]] = other
         baseline, parents = lockplan.merge_baselines(baseline, other)
-        retired = lockplan.merge_retired(retired, _read_retired(inputs.merge_head_lock, label, cache))
-        baseline_fragments = {**_read_fragments(inputs.merge_head_lock, label, cache), **baseline_fragments}
-    drafts: Drafts = {}  # lock tables written by the processes that read the files: read back by render
-    files = _read_prompts(inputs, cache, baseline, drafts)
-    current: dict[str, LockEntry] | None = None
-    current_fragments: dict[str, FragmentEntry] | None = None
-    current_error: lockfile.UnreadableLock | None = None
-    if inputs.current_lock is not None:
-        try:
-            current = _read_lock(inputs.current_lock, config.lock, cache)
-            current_fragments = _read_fragments(inputs.current_lock, config.lock, cache)
-        except lockfile.UnreadableLock as error:
-            current_error = error
-    held = lockplan.NO_HISTORY
-    if inputs.heads:
-        from prompthooks import versionguard
+        retired = lockplan.merge_retired(retired, _read_retired(merge_head_lock, label, cache))
+        baseline_fragments = {**_read_fragments(merge_head_lock, label, cache), **baseline_fragments}
+    from prompthooks import versionguard
 
-        held = versionguard.held(inputs.root, config.lock, dict(inputs.heads), locks, cache)
-    legacy = not head_readable or not lockfile.uses_dependencies(inputs.head_lock or b"")
-    plan = lockplan.plan(files, baseline, config, parents, baseline_fragments, legacy, retired=retired, held=held)
-    plan = plan._replace(stamps=[stamp for stamp in plan.stamps if stamp.path not in inputs.links])
-    _render_many_ahead(plan.entries, cache, drafts)
-    rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments, plan.composed, plan.retired, drafts)
-    cache.save(plan.entries, rendered, plan.fragments, plan.composed)
-    return Workspace(config, plan, current, inputs.current_lock, rendered, current_error, notes, inputs.lock_staged, current_fragments)
+    many = len(inputs.prompts) >= parallel.MIN_TASKS  # then a fresh clone's history is read while the files are
+    history = versionguard.held_soon(inputs.root, config.lock, dict(inputs.heads), locks, cache, meanwhile=many)
+    try:
+        drafts: Drafts = {}  # lock tables written by the processes that read the files: read back by render
+        files = _read_prompts(inputs, cache, baseline, drafts)
+        current: dict[str, LockEntry] | None = None
+        current_fragments: dict[str, FragmentEntry] | None = None
+        current_error: lockfile.UnreadableLock | None = None
+        if inputs.current_lock is not None:
+            try:
+                current = _read_lock(inputs.current_lock, config.lock, cache)
+                current_fragments = _read_fragments(inputs.current_lock, config.lock, cache)
+            except lockfile.UnreadableLock as error:
+                current_error = error
+        held = history() if inputs.heads else lockplan.NO_HISTORY
+        legacy = not head_readable or not lockfile.uses_dependencies(head_lock or b"")
+        plan = lockplan.plan(files, baseline, config, parents, baseline_fragments, legacy, retired=retired, held=held)
+        plan = plan._replace(stamps=[stamp for stamp in plan.stamps if stamp.path not in inputs.links])
+        _render_many_ahead(plan.entries, cache, drafts)
+        rendered = lockfile.render(plan.entries, cache.chunks, plan.fragments, plan.composed, plan.retired, drafts)
+        cache.save(plan.entries, rendered, plan.fragments, plan.composed)
+        pending = {name: entry for name, entry in plan.entries.items() if baseline.get(name) != entry} if len(inputs.heads) == 1 and head_readable else None
+        return Workspace(config, plan, current, inputs.current_lock, rendered, current_error, notes, inputs.lock_staged, current_fragments, pending)
+    finally:
+        history.close()

@@ -77,3 +77,25 @@ def test_a_symlink_to_a_prompt_is_read_through(repo: GitRepo, capsys: pytest.Cap
     assert versions(repo) == {"alias": "1.0.1", "real": "1.0.1"}
     assert os.path.islink(repo.root / "prompts/alias.md")
     assert run(capsys, "check") == (0, "", "")
+
+
+def test_the_index_is_read_again_only_when_git_wrote_it(repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from prompthooks import git
+    from tests.conftest import counting
+
+    repo.write("prompts/a.md", "a\n")
+    hook_commit(capsys, repo)
+    index = repo.root / ".git" / "index"
+    os.utime(index, (1_700_000_000, 1_700_000_000))  # not written this instant: known by its stat
+    assert run(capsys, "check", "--quiet") == (0, "", "")
+    listed = counting(monkeypatch, git, "index_entries")
+    repo.write("prompts/a.md", "a, changed\n")
+    assert run(capsys, "lock", "--quiet")[0] == 1
+    assert listed == []  # the same index: what it said is kept
+    repo.git("add", "-A")  # git writes a new index: the lock's staged blob moved
+    assert run(capsys, "check") == (0, "", "")
+    assert len(listed) == 1
+    monkeypatch.setenv("GIT_INDEX_FILE", str(index))  # another index (git commit -a): read it
+    os.utime(index, (1_700_000_000, 1_700_000_000))
+    run(capsys, "check", "--quiet")
+    assert len(listed) == 2

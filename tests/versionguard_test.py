@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from prompthooks import git, lockfile, versionguard
+from prompthooks.cache import Cache
+from prompthooks.git import clean_environment
+from prompthooks.main import main
+from testing import synthetic
 from tests.helpers.hook import hook_commit, locked, run
-from tests.helpers.repos import GitRepo
+from tests.helpers.repos import GitRepo, counting
 
 
 def test_a_deleted_and_readded_prompt_continues_above_its_highest_version(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,3 +117,116 @@ def test_lock_repairs_a_rebase_that_kept_one_side_of_the_lock(repo: GitRepo, cap
     repo.git("add", "-A")
     repo.git("commit", "-q", "--amend", "--no-edit", "--no-verify")
     assert run(capsys, "check", "--base", "main") == (0, "", "")
+
+
+@pytest.fixture(scope="module")
+def long_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 commits touching the lock on main; a branch forked 50 commits back, with 3 of its own."""
+    root = tmp_path_factory.mktemp("history") / "origin"
+    synthetic.build_history(root, 25, 300, fork_back=50, fork_commits=3)
+    return root
+
+
+def _clone_main(origin: Path, target: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    subprocess.run(["git", "clone", "-q", "--no-local", str(origin), str(target)], check=True, env=clean_environment())
+    monkeypatch.chdir(target)
+    return GitRepo(target)
+
+
+def _clone(origin: Path, target: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    clone = _clone_main(origin, target, monkeypatch)
+    clone.git("branch", "-q", "feature", "origin/feature")
+    return clone
+
+
+def _blobs_read(packed: list[Any], read: list[Any]) -> list[str]:
+    """The blob ids the history walk asked git for (other reads name revisions, like ``HEAD:prompts.lock``)."""
+    named = [name for call in read for name in call[1] if re.fullmatch(r"[0-9a-f]{40}", name)]
+    return [*(blob for call in packed for blob in call[1]), *named]
+
+
+def _lock_blobs(repo: GitRepo, *revisions: str) -> set[str]:
+    return {line.split()[3] for line in repo.git("log", "--format=", "--raw", "--no-abbrev", *revisions, "--", "prompts.lock").splitlines()}
+
+
+def _reference(repo: GitRepo, revision: str) -> dict[str, dict[str, set[str]]]:
+    """Every (name, version, hash) of every lock ``revision`` reaches, each lock parsed whole."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for commit in repo.git("rev-list", revision, "--", "prompts.lock").split():
+        raw = subprocess.run(["git", "show", f"{commit}:prompts.lock"], cwd=repo.root, capture_output=True, check=True).stdout
+        for name, entry in lockfile.parse(raw, commit).items():
+            found.setdefault(name, {}).setdefault(entry.version, set()).add(entry.hash)
+    return found
+
+
+def _summarized(repo: GitRepo, revision: str) -> dict[str, dict[str, set[str]]]:
+    commit = repo.git("rev-parse", revision).strip()
+    summary = versionguard.summary(str(repo.root), "prompts.lock", commit, Cache(str(repo.root / ".git" / "prompthooks")))
+    return {name: {version: set(hashes) for version, hashes in versions.items()} for name, versions in summary.hashes.items()}
+
+
+def test_a_fresh_clone_reads_each_version_of_the_lock_once(long_history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    clone = _clone(long_history, tmp_path / "clone", monkeypatch)
+    versionguard._MEMO.clear()
+    packed = counting(monkeypatch, git, "pack_blobs")
+    read = counting(monkeypatch, git, "read_objects")
+    assert run(capsys, "check") == (0, "", "")
+    blobs = _blobs_read(packed, read)
+    assert sorted(blobs) == sorted(_lock_blobs(clone, "HEAD"))  # every version once, nothing else
+    assert _summarized(clone, "HEAD") == _reference(clone, "HEAD")
+
+
+def test_a_branch_switch_reads_only_the_commits_between_it_and_a_summarized_commit(
+    long_history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clone = _clone(long_history, tmp_path / "clone", monkeypatch)
+    versionguard._MEMO.clear()
+    assert run(capsys, "lock") == (0, "", "")  # a warm run on main
+    versionguard._MEMO.clear()  # the next run is another process: only what is kept under .git counts
+    main_commit = clone.git("rev-parse", "main").strip()
+    clone.git("checkout", "-q", "feature")
+    fork = clone.git("merge-base", "main", "feature").strip()
+    clone.write(synthetic.prompt_path(7), clone.read(synthetic.prompt_path(7)) + b"One more line.\n")
+    walked = counting(monkeypatch, git, "file_steps")
+    packed = counting(monkeypatch, git, "pack_blobs")
+    read = counting(monkeypatch, git, "read_objects")
+    code, out, _ = run(capsys, "lock")
+    assert code == 1 and out.startswith("prompt_00007: ")
+    assert [call[1] for call in walked] == [[clone.git("rev-parse", "feature").strip(), f"^{main_commit}"]]
+    between = _lock_blobs(clone, "feature", "^main")
+    assert len(between) == 3 and sorted(_blobs_read(packed, read)) == sorted([*between, *_lock_blobs(clone, "-1", fork)])
+    assert _summarized(clone, "feature") == _reference(clone, "feature")
+    clone.git("add", "-A")
+    clone.commit("the edit")
+    versionguard._MEMO.clear()
+    walked.clear()
+    assert run(capsys, "check") == (0, "", "")  # on top of a summarized commit: no history read
+    assert walked == []
+    assert _summarized(clone, "HEAD") == _reference(clone, "HEAD")
+
+
+def test_check_base_summarizes_the_base_from_heads_summary_even_without_a_cache(
+    long_history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clone = _clone(long_history, tmp_path / "clone", monkeypatch)
+    clone.git("checkout", "-q", "feature")
+    versionguard._MEMO.clear()
+    walked = counting(monkeypatch, git, "file_steps")
+    run(capsys, "check", "--no-cache", "--base", "main")
+    main_commit, feature_commit = (clone.git("rev-parse", branch).strip() for branch in ("main", "feature"))
+    assert [call[1] for call in walked] == [[feature_commit], [main_commit, f"^{feature_commit}"]]  # the base: only its own commits
+    assert _summarized(clone, "main") == _reference(clone, "main")
+
+
+def test_a_fresh_clone_of_many_prompts_reads_the_history_while_it_reads_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    origin = tmp_path / "origin"
+    synthetic.build_history(origin, 1000, 30)
+    clone = _clone_main(origin, tmp_path / "clone", monkeypatch)
+    versionguard._MEMO.clear()
+    walked_here = counting(monkeypatch, versionguard, "_walked")
+    assert run(capsys, "check") == (0, "", "")
+    assert walked_here == []  # the child read it
+    assert (clone.root / ".git" / "prompthooks" / f"history-{clone.git('rev-parse', 'HEAD').strip()}").exists()  # and kept it
+    assert _summarized(clone, "HEAD") == _reference(clone, "HEAD")  # handed over by it

@@ -140,6 +140,8 @@ def _history(root: str, ref: str) -> tuple[Versions, dict[str, str]]:
     unflattenable: list[snapshot.Unflattenable] = []
     found: dict[Key, Origin] = {}
     composed_at: dict[str, snapshot.Snapshot] = {}
+    plain = [f"{record.commit.sha}:{record.entry.path}" for record in records if not record.entry.dependencies]
+    files = dict(zip(plain, git.read_objects(root, plain), strict=True))  # every version's file, in one read
     with git.open_repo(root) as repo:
         head = git.resolve_commit(repo, ref)
         for record in records:
@@ -154,7 +156,8 @@ def _history(root: str, ref: str) -> tuple[Versions, dict[str, str]]:
                 if same:
                     found[(record.name, record.entry.version)] = Origin(record.commit.sha, record.commit.subject)
                 continue
-            raw = git.blob_at(repo, record.commit.sha, record.entry.path)
+            stored = files[f"{record.commit.sha}:{record.entry.path}"]
+            raw = stored[1] if stored is not None else None
             if raw is None:
                 raise FatalError(f"{record.entry.path} is locked as {record.name} {record.entry.version} but missing from commit {record.commit.sha[:12]}")
             content = promptfile.load(raw, record.entry.path).content

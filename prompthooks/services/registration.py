@@ -142,8 +142,7 @@ def at_ref(root: str, ref: str) -> Versions:
 
     def origins(steps: list[Step]) -> dict[Key, Origin]:
         paths = [step.prompt.entry.path for step in steps if step.action == REGISTER]
-        with git.open_repo(root) as repo:
-            changes = git.last_changes(repo, committed.commit, paths) if paths else {}
+        changes = git.last_changes(root, committed.commit, paths)
         return {
             (step.prompt.name, step.prompt.entry.version): Origin(
                 committed.commit, changes[step.prompt.entry.path].subject if step.prompt.entry.path in changes else f"{step.prompt.name} {step.prompt.entry.version}"

@@ -1,0 +1,54 @@
+"""The git access the history walk and sync rely on, in real repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prompthooks import git
+from tests.conftest import init_repo
+
+
+def test_last_changes_names_the_newest_commit_that_changed_each_file(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    repo.write("prompts/a.md", "a\n")
+    repo.write("prompts/team/b.md", "b\n")
+    repo.write("top.md", "t\n")
+    first = repo.commit("first")
+    repo.write("prompts/a.md", "a again\n")
+    second = repo.commit("second: a")
+    repo.write("elsewhere.txt", "x\n")
+    repo.commit("third: not a prompt")
+    found = git.last_changes(str(repo.root), "HEAD", ["prompts/a.md", "prompts/team/b.md"])
+    assert {path: (info.sha, info.subject) for path, info in found.items()} == {
+        "prompts/a.md": (second, "second: a"),
+        "prompts/team/b.md": (first, "first"),
+    }
+    assert git.last_changes(str(repo.root), "HEAD", ["top.md", "prompts/a.md"])["top.md"].sha == first
+    assert git.last_changes(str(repo.root), "HEAD", []) == {}
+
+
+def test_folders_are_the_fewest_pathspecs_that_hold_the_files() -> None:
+    assert git._folders(["p/a.md", "p/x/b.md", "q/c.md", "pp/d.md"]) == ["p", "pp", "q"]
+    assert git._folders(["p/a.md", "top.md"]) == ["."]
+
+
+def test_file_steps_name_the_blobs_before_and_after_without_reading_them(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    repo.write("f", "1\n")
+    repo.commit("one")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("f", "side\n")
+    repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.write("g", "unrelated\n")
+    repo.commit("unrelated")
+    repo.git("merge", "-q", "--no-edit", "-X", "theirs", "side")
+    repo.git("rm", "-q", "f")
+    repo.commit("gone")
+    steps = git.file_steps(str(repo.root), ["HEAD"], "f")
+    subjects = [step.info.subject for step in steps]
+    assert subjects[0] == "one" and subjects[-1] == "gone" and "side" in subjects and "unrelated" not in subjects
+    by_subject = {step.info.subject: step for step in steps}
+    assert by_subject["one"].old is None and by_subject["gone"].new is None
+    merge = next(step for step in steps if len(step.parents) == 2)  # its blobs come from its first parent and itself
+    assert merge.old == by_subject["one"].new and merge.new == by_subject["side"].new
