@@ -12,8 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bench import synthetic
 from bench.timing import Run, paired, row
+from testing import synthetic
 
 FORK_BACK = 50
 PR_COMMITS = 10

@@ -15,8 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench import synthetic
 from bench.timing import Run, paired, row
+from testing import synthetic
 
 PROJECT = Path(__file__).resolve().parent.parent
 TRUE_HOOK = """repos:

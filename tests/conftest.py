@@ -10,9 +10,10 @@ from typing import Final
 
 import pytest
 
+from prompthooks.main import main
 from testing.mlflow_server import MlflowServer
 from testing.postgres_server import PostgresCluster, bindir
-from tests.helpers.history import build_history
+from tests.helpers.history import BROKEN_LOCKS, build_history
 from tests.helpers.repos import PROJECT_ROOT, GitRepo, init_repo
 
 IGNORED_IN_CHECKOUT: Final = frozenset({".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "prompthooks.egg-info"})
@@ -142,3 +143,26 @@ def postgresql_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         server.stop()
     finally:
         cluster.stop()
+
+
+@pytest.fixture(params=sorted(BROKEN_LOCKS))
+def broken_history(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[GitRepo, list[str]]:
+    """a 1.0.0, a 1.0.1, then a lock broken by hand and committed with --no-verify, then repaired, then a 1.0.2."""
+    repo = init_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo.root)
+    commits = []
+    for body in ("One {{ x }}\n", "Two {{ x }}\n"):
+        repo.write("prompts/a.md", body)
+        repo.write("prompts/b.md", "Bee\n")
+        repo.git("add", "-A")
+        main(["lock", "--quiet", "--no-cache"])
+        commits.append(repo.commit(body))
+    repo.write("prompts.lock", BROKEN_LOCKS[request.param](repo.read("prompts.lock").decode()))
+    commits.append(repo.commit("break the lock"))
+    repo.git("checkout", commits[1], "--", "prompts.lock")
+    commits.append(repo.commit("repair the lock"))
+    repo.write("prompts/a.md", "Three {{ x }}\n")
+    repo.git("add", "-A")
+    assert main(["lock", "--quiet", "--no-cache"]) == 1
+    commits.append(repo.commit("three"))
+    return repo, commits

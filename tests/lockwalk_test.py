@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import synthetic
 from prompthooks import git, lockfile, lockwalk
 from prompthooks.records import LockEntry
+from testing import synthetic
 from tests.conftest import GitRepo, counting, init_repo
 
 

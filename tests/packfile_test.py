@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import synthetic
 from prompthooks import git, packfile
+from testing import synthetic
 
 
 @pytest.fixture(scope="module")

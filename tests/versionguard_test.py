@@ -12,7 +12,6 @@ import pytest
 from prompthooks import git, lockfile, versionguard
 from prompthooks.cache import Cache
 from prompthooks.git import clean_environment
-from prompthooks.main import main
 from testing import synthetic
 from tests.helpers.hook import hook_commit, locked, run
 from tests.helpers.repos import GitRepo, counting

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import synthetic
 from prompthooks import lockfile, versionlog
 from prompthooks.errors import FatalError
-from tests.commands.history_test import broken_history as broken_history  # noqa: F401  (a fixture)
-from tests.conftest import GitRepo
+from testing import synthetic
+from tests.helpers.repos import GitRepo
 
 
 def _every_lock_read_whole(repo: GitRepo) -> list[tuple[str, str, str]]:

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from prompthooks.main import main
 from testing.mlflow_server import MlflowServer
 from tests.helpers import cli
-from tests.helpers.history import ASSISTANT_V1
-from tests.helpers.repos import GitRepo, init_repo
+from tests.helpers.history import ASSISTANT_V1, CAUSES
+from tests.helpers.repos import GitRepo
 
 
 def test_log_lists_versions_newest_first(history: tuple[GitRepo, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,36 +60,6 @@ def test_show_prints_the_committed_bytes(history: tuple[GitRepo, list[str]], cap
 def test_unknown_names_and_versions(history: tuple[GitRepo, list[str]], capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     assert main(args) == 1
     assert capsys.readouterr().err == message
-
-
-CAUSES = {"conflict markers": "unresolved merge conflict in the lock", "mangled TOML": "invalid TOML"}
-BROKEN_LOCKS = {
-    "conflict markers": lambda lock: lock.replace('version = "1.0.1"', '<<<<<<< HEAD\nversion = "1.0.1"\n=======\nversion = "1.0.2"\n>>>>>>> other'),
-    "mangled TOML": lambda lock: lock.replace('version = "1.0.1"', 'version = "1.0.1'),
-}
-
-
-@pytest.fixture(params=sorted(BROKEN_LOCKS))
-def broken_history(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[GitRepo, list[str]]:
-    """a 1.0.0, a 1.0.1, then a lock broken by hand and committed with --no-verify, then repaired, then a 1.0.2."""
-    repo = init_repo(tmp_path / "repo")
-    monkeypatch.chdir(repo.root)
-    commits = []
-    for body in ("One {{ x }}\n", "Two {{ x }}\n"):
-        repo.write("prompts/a.md", body)
-        repo.write("prompts/b.md", "Bee\n")
-        repo.git("add", "-A")
-        main(["lock", "--quiet", "--no-cache"])
-        commits.append(repo.commit(body))
-    repo.write("prompts.lock", BROKEN_LOCKS[request.param](repo.read("prompts.lock").decode()))
-    commits.append(repo.commit("break the lock"))
-    repo.git("checkout", commits[1], "--", "prompts.lock")
-    commits.append(repo.commit("repair the lock"))
-    repo.write("prompts/a.md", "Three {{ x }}\n")
-    repo.git("add", "-A")
-    assert main(["lock", "--quiet", "--no-cache"]) == 1
-    commits.append(repo.commit("three"))
-    return repo, commits
 
 
 def _skipped_warning(err: str, commit: str) -> None:

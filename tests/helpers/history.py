@@ -72,3 +72,10 @@ def build_history(root: Path) -> tuple[GitRepo, list[str]]:
     repo.write("prompts/assistant.jinja2", stamped_header + "#}\n" + ASSISTANT_V3.split("#}\n")[1])
     commits.append(commit_all(repo, "Drop the tone", 5))
     return repo, commits
+
+
+CAUSES = {"conflict markers": "unresolved merge conflict in the lock", "mangled TOML": "invalid TOML"}
+BROKEN_LOCKS = {
+    "conflict markers": lambda lock: lock.replace('version = "1.0.1"', '<<<<<<< HEAD\nversion = "1.0.1"\n=======\nversion = "1.0.2"\n>>>>>>> other'),
+    "mangled TOML": lambda lock: lock.replace('version = "1.0.1"', 'version = "1.0.1'),
+}
