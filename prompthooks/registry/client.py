@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -25,6 +25,7 @@ from prompthooks.errors import FatalError
 from prompthooks.records import CommittedPrompt
 from prompthooks.registry.payload import PromptMetadata, Registration, Rejected, is_user_key, prompt_metadata, registration
 from prompthooks.registry.stored import IS_PROMPT_FILTER, IS_PROMPT_MODEL_FILTER, PromptState, StoredRecord, StoredVersion, tag_dict
+from prompthooks.registry.traces import PAGE_SIZE
 from prompthooks.secrets import Redactor, display_uri
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ HTTP_BAD_REQUEST: Final = 400
 UNIQUE_VIOLATION: Final = re.compile(r"unique constraint|duplicate entry", re.IGNORECASE)
 
 NAMES_PER_SEARCH: Final = 100  # keeps the search's query string short
+EXPERIMENTS_PER_SEARCH: Final = 1000
+TRACE_ORDER: Final = ["timestamp_ms DESC", "request_id ASC"]  # MLflow's own order, named: pages of one search never reorder
 # Bounded HTTP retries unless the user chose their own; the deadline bounds the whole run.
 RETRY_DEFAULTS: Final = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
@@ -452,6 +455,66 @@ class MlflowRegistry:
             raise self._error(error, f"read deployment record {model_id}") from None
 
 
+    # --- traces, for an A/B report: experiments, and one arm's traces a page at a time -------------
+
+    def experiments(self, wanted: Sequence[str]) -> dict[str, str]:
+        """Id -> name of the experiments named (each by name, else by id), or of every active one when none is."""
+        if not wanted:
+
+            def page(token: str | None) -> Page[Any]:
+                answer = self.client.search_experiments(max_results=EXPERIMENTS_PER_SEARCH, page_token=token)
+                return list(answer), answer.token
+
+            return {str(experiment.experiment_id): str(experiment.name) for experiment in self._pages(page, "list experiments")}
+        found: dict[str, str] = {}
+        for item in wanted:
+            experiment = self._call(functools.partial(self.client.get_experiment_by_name, item), f"find experiment {item}")
+            if experiment is None and item.isdigit():
+                experiment = self._call(functools.partial(_none_if_missing, functools.partial(self.client.get_experiment, item)), f"find experiment {item}")
+            if experiment is None:
+                raise RegistryError(f"no experiment named or numbered {item!r} at {self.shown_uri}")
+            found[str(experiment.experiment_id)] = str(experiment.name)
+        return found
+
+    def traces(self, experiment_ids: Sequence[str], filter_string: str) -> Iterator[dict[str, Any]]:
+        """Every trace ``filter_string`` finds in these experiments, as MLflow's ``TraceInfo`` JSON, 500 a request."""
+        return self._pages(functools.partial(self._traces_page, list(experiment_ids), filter_string), "search traces")
+
+    def _traces_page(self, experiment_ids: list[str], filter_string: str, page_token: str | None) -> Page[dict[str, Any]]:
+        """One page of a trace search, read as JSON from a REST server (its entities as the same JSON from a local store)."""
+        store: Any = self.client._tracking_client.store
+        endpoints = getattr(store, "_V3_METHOD_TO_INFO", None)
+        if endpoints is None:  # not a REST store: a local database, say
+            from mlflow.utils.proto_json_utils import message_to_json
+
+            infos, token = store.search_traces(
+                locations=experiment_ids, filter_string=filter_string, max_results=PAGE_SIZE, order_by=TRACE_ORDER, page_token=page_token
+            )
+            return [json.loads(message_to_json(info.to_proto())) for info in infos], token or None
+        from mlflow.protos.service_pb2 import SearchTracesV3
+        from mlflow.utils import rest_utils
+
+        endpoint, method = endpoints[SearchTracesV3]
+        body = {
+            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": item}} for item in experiment_ids],
+            "filter": filter_string,
+            "max_results": PAGE_SIZE,
+            "order_by": TRACE_ORDER,
+            **({"page_token": page_token} if page_token else {}),
+        }
+        response = rest_utils.http_request(store.get_host_creds(), endpoint, method, json=body)  # type: ignore[no-untyped-call]
+        document: dict[str, Any] = rest_utils.verify_rest_response(response, endpoint).json()
+        return list(document.get("traces", [])), document.get("next_page_token") or None
+
+
+def _none_if_missing(function: Callable[[], T]) -> T | None:
+    """``function``'s answer, or None when the registry answers that there is no such thing."""
+    try:
+        return function()
+    except Exception as error:
+        if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
 
 
 def _quoted(names: Iterable[str]) -> str:

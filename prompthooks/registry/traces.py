@@ -1,0 +1,117 @@
+"""MLflow traces as an A/B report reads them: the search filter, and a trace's outcome decoded (pure, no mlflow).
+
+A trace is linked to the prompt versions it served: ``prompthooks.load`` and ``mlflow.genai.load_prompt``
+both register the version with MLflow's trace manager, whose exporter writes the ``mlflow.linkedPrompts``
+tag and an entity association (trace -> ``name/version``).  MLflow's search filter ``prompt = "name/3"``
+reads the association on the server (on a SQL store every filter on that tag does), so a report asks for
+exactly one arm's traces, a page at a time, and never downloads a span.
+
+What a search answers per trace (MLflow's V3 ``TraceInfo`` as JSON) is all a report needs: the state
+(``OK``, ``ERROR``, ``IN_PROGRESS``), the execution duration, the token usage MLflow aggregates into the
+trace metadata, and the assessments (feedback, expectations) logged on it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final, NamedTuple
+
+PAGE_SIZE: Final = 500  # the most MLflow's trace search answers in one page
+TOKEN_USAGE: Final = "mlflow.trace.tokenUsage"  # MLflow's TraceMetadataKey.TOKEN_USAGE
+TOKEN_KINDS: Final = ("input_tokens", "output_tokens", "total_tokens")
+OK: Final = "OK"
+ERROR: Final = "ERROR"
+# MLflow's CategoricalRating, what its judges answer: a yes/no feedback counts as a rate, as true/false does.
+CATEGORICAL: Final = {"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0}
+
+
+class Feedback(NamedTuple):
+    value: float
+    binary: bool  # from a boolean or a yes/no answer: a rate, not a mean
+
+
+class TraceOutcome(NamedTuple):
+    """What one trace says about the arm that served it."""
+
+    trace_id: str
+    state: str  # OK, ERROR, IN_PROGRESS (or STATE_UNSPECIFIED)
+    duration_ms: float | None
+    tokens: dict[str, float]  # input_tokens, output_tokens, total_tokens, where the trace records them
+    feedback: dict[str, Feedback]  # per assessment name: the mean of its valid values on this trace
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def link_filter(name: str, number: int, start_ms: int | None, end_ms: int | None) -> str:
+    """The traces linked to MLflow version ``number`` of prompt ``name``, started within the window."""
+    clauses = [f"prompt = {_quote(f'{name}/{number}')}"]
+    if start_ms is not None:
+        clauses.append(f"trace.timestamp_ms >= {start_ms}")
+    if end_ms is not None:
+        clauses.append(f"trace.timestamp_ms < {end_ms}")
+    return " AND ".join(clauses)
+
+
+def duration_ms(raw: object) -> float | None:
+    """A protobuf Duration as JSON (``"0.172s"``) in milliseconds; a number is taken as milliseconds already."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, str) and raw.endswith("s"):
+        try:
+            return float(raw[:-1]) * 1000
+        except ValueError:
+            return None
+    return None
+
+
+def feedback_value(raw: object) -> Feedback | None:
+    """A feedback value a mean can be taken of: a number, a boolean, or yes/no; anything else is None."""
+    if isinstance(raw, bool):
+        return Feedback(1.0 if raw else 0.0, True)
+    if isinstance(raw, (int, float)):
+        return Feedback(float(raw), False)
+    if isinstance(raw, str) and raw.strip().lower() in CATEGORICAL:
+        return Feedback(CATEGORICAL[raw.strip().lower()], True)
+    return None
+
+
+def _tokens(metadata: Mapping[str, Any]) -> dict[str, float]:
+    try:
+        usage = json.loads(metadata.get(TOKEN_USAGE) or "{}")
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(usage, dict):
+        return {}
+    return {kind: float(usage[kind]) for kind in TOKEN_KINDS if isinstance(usage.get(kind), (int, float)) and not isinstance(usage.get(kind), bool)}
+
+
+def _feedback(assessments: object) -> dict[str, Feedback]:
+    """Each feedback name's mean on this trace, over its valid values (an overridden one is ``valid: false``).
+
+    Expectations (ground truth, not an outcome), feedback that failed (an ``error``, no value) and values no
+    mean can be taken of (free text) are left out.
+    """
+    found: dict[str, list[Feedback]] = {}
+    for item in assessments if isinstance(assessments, list) else []:
+        if not isinstance(item, dict) or item.get("valid") is False or not isinstance(item.get("feedback"), dict):
+            continue
+        value = feedback_value(item["feedback"].get("value"))
+        name = item.get("assessment_name")
+        if value is not None and isinstance(name, str):
+            found.setdefault(name, []).append(value)
+    return {name: Feedback(sum(value.value for value in values) / len(values), all(value.binary for value in values)) for name, values in found.items()}
+
+
+def outcome(document: Mapping[str, Any]) -> TraceOutcome:
+    """One trace of a search's answer (V3 ``TraceInfo`` as JSON) as an outcome."""
+    metadata = document.get("trace_metadata")
+    return TraceOutcome(
+        str(document.get("trace_id", "")),
+        str(document.get("state", "STATE_UNSPECIFIED")),
+        duration_ms(document.get("execution_duration")),
+        _tokens(metadata if isinstance(metadata, dict) else {}),
+        _feedback(document.get("assessments")),
+    )
