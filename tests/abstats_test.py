@@ -9,7 +9,21 @@ import pytest
 from scipy import stats  # type: ignore[import-untyped]
 
 from prompthooks import abstats
-from prompthooks.abstats import BETTER, MEAN, OPEN, RATE, SAME, WORSE, Sample, compare, newcombe, sample, smallest_effect, traces_per_arm, welch
+from prompthooks.abstats import (
+    BETTER,
+    MEAN,
+    OPEN,
+    RATE,
+    SAME,
+    WORSE,
+    Sample,
+    compare,
+    newcombe,
+    sample,
+    smallest_effect,
+    traces_per_arm,
+    welch,
+)
 
 
 def rate(successes: int, n: int) -> Sample:

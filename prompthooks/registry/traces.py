@@ -1,10 +1,17 @@
 """MLflow traces as an A/B report reads them: the search filter, and a trace's outcome decoded (pure, no mlflow).
 
 A trace is linked to the prompt versions it served: ``prompthooks.load`` and ``mlflow.genai.load_prompt``
-both register the version with MLflow's trace manager, whose exporter writes the ``mlflow.linkedPrompts``
-tag and an entity association (trace -> ``name/version``).  MLflow's search filter ``prompt = "name/3"``
-reads the association on the server (on a SQL store every filter on that tag does), so a report asks for
-exactly one arm's traces, a page at a time, and never downloads a span.
+both set the span attribute ``mlflow.linkedPrompts`` and register the version with MLflow's trace manager,
+whose exporter writes the trace tag of that name and an entity association (trace -> ``name/version``).
+MLflow's search filter ``prompt = "name/3"`` reads the association on the server (on a SQL store every
+filter on that tag does), so a report asks for exactly one arm's traces, a page at a time, and never
+downloads a span.
+
+MLflow keeps the association's ``name/version`` in a 36-character column.  A longer one is refused by
+PostgreSQL and MySQL (sqlite does not check lengths), the exporter's background link swallows the
+error, and ``prompt =`` finds none of those traces.  For such a prompt the filter reads the span
+attribute instead (a ``LIKE`` on the stored span, server-side too), and a hit whose trace tag names
+other versions is dropped (the pattern's one-character wildcards stand for escaped quotes).
 
 What a search answers per trace (MLflow's V3 ``TraceInfo`` as JSON) is all a report needs: the state
 (``OK``, ``ERROR``, ``IN_PROGRESS``), the execution duration, the token usage MLflow aggregates into the
@@ -18,6 +25,8 @@ from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
 PAGE_SIZE: Final = 500  # the most MLflow's trace search answers in one page
+ASSOCIATION_LIMIT: Final = 36  # MLflow's entity_associations.destination_id is a VARCHAR(36)
+LINKED_PROMPTS: Final = "mlflow.linkedPrompts"  # the trace tag and span attribute (MLflow's TraceTagKey / SpanAttributeKey)
 TOKEN_USAGE: Final = "mlflow.trace.tokenUsage"  # MLflow's TraceMetadataKey.TOKEN_USAGE
 TOKEN_KINDS: Final = ("input_tokens", "output_tokens", "total_tokens")
 OK: Final = "OK"
@@ -45,14 +54,36 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def by_span(name: str, number: int) -> bool:
+    """Whether MLflow cannot hold this version's trace links in its association column (see the module's docstring)."""
+    return len(f"{name}/{number}") > ASSOCIATION_LIMIT
+
+
 def link_filter(name: str, number: int, start_ms: int | None, end_ms: int | None) -> str:
     """The traces linked to MLflow version ``number`` of prompt ``name``, started within the window."""
-    clauses = [f"prompt = {_quote(f'{name}/{number}')}"]
+    if by_span(name, number):
+        # As stored in the span's JSON: {\"name\": \"NAME\", \"version\": \"3\"}; "__" matches each \" on any SQL dialect.
+        clauses = [f"span.attributes.`{LINKED_PROMPTS}` LIKE '%__name__: __{name}__, __version__: __{number}__}}%'"]
+    else:
+        clauses = [f"prompt = {_quote(f'{name}/{number}')}"]
     if start_ms is not None:
         clauses.append(f"trace.timestamp_ms >= {start_ms}")
     if end_ms is not None:
         clauses.append(f"trace.timestamp_ms < {end_ms}")
     return " AND ".join(clauses)
+
+
+def links(document: Mapping[str, Any], name: str, number: int) -> bool:
+    """Whether a trace's ``mlflow.linkedPrompts`` tag names this version (a trace without the tag is taken at its span's word)."""
+    tags = document.get("tags")
+    raw = tags.get(LINKED_PROMPTS) if isinstance(tags, dict) else None
+    if raw is None:
+        return True
+    try:
+        linked = json.loads(raw)
+    except (TypeError, ValueError):
+        return True
+    return isinstance(linked, list) and {"name": name, "version": str(number)} in linked
 
 
 def duration_ms(raw: object) -> float | None:

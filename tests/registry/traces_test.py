@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from prompthooks.registry.traces import Feedback, TraceOutcome, duration_ms, feedback_value, link_filter, outcome
+from prompthooks.registry.traces import Feedback, TraceOutcome, by_span, duration_ms, feedback_value, link_filter, links, outcome
 
 # One trace of a real ``POST /api/3.0/mlflow/traces/search`` answer (MLflow 3.17 server), trimmed.
 ANSWER: dict[str, Any] = {
@@ -75,3 +75,20 @@ def test_durations(raw: object, expected: float | None) -> None:
 def test_the_filter_asks_the_server_for_one_arm_in_one_window() -> None:
     assert link_filter("assistant", 3, None, None) == 'prompt = "assistant/3"'
     assert link_filter("a.b-c", 12, 1000, 2000) == 'prompt = "a.b-c/12" AND trace.timestamp_ms >= 1000 AND trace.timestamp_ms < 2000'
+
+
+def test_a_name_too_long_for_mlflows_association_is_found_by_its_span_attribute() -> None:
+    """MLflow keeps a trace's link to NAME/VERSION in a 36-character column: PostgreSQL refuses longer ones."""
+    short, long_ = "a" * 32, "a" * 40
+    assert not by_span(short, 999) and by_span(short, 1000) and by_span(long_, 1)
+    assert link_filter(long_, 7, 5, None) == (
+        f"span.attributes.`mlflow.linkedPrompts` LIKE '%__name__: __{long_}__, __version__: __7__}}%' AND trace.timestamp_ms >= 5"
+    )
+
+
+def test_a_span_hit_is_checked_against_the_traces_tag() -> None:
+    tag = '[{"name": "a_b", "version": "7"}, {"name": "other", "version": "1"}]'
+    assert links({"tags": {"mlflow.linkedPrompts": tag}}, "a_b", 7)
+    assert not links({"tags": {"mlflow.linkedPrompts": tag}}, "a.b", 7)  # "_" is a one-character wildcard in LIKE
+    assert not links({"tags": {"mlflow.linkedPrompts": tag}}, "a_b", 70)
+    assert links({"tags": {}}, "a_b", 7) and links({}, "a_b", 7)  # no tag (spans sent over OTLP): the span's word stands
