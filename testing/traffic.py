@@ -22,7 +22,7 @@ with the versions the loader registered; MLflow has no batch form of it) and the
 (``mlflow.linkedPrompts`` among them) are not sent; the link a search reads is the association.
 ``--mlflow-exporter`` keeps MLflow's own exporter, unchanged.
 
-Prints one JSON line: per arm alias, the requests served, failed, fed back and resolved.
+Every ``--batch`` traces are sent as they are made (nothing else is held).  Prints one JSON line: per arm alias, the requests served, failed, fed back and resolved.
 """
 
 from __future__ import annotations
@@ -76,14 +76,14 @@ class Held:
 
         mlflow_v3.MlflowV3SpanExporter = HoldingExporter
 
-    def send(self, experiment_id: str, batch: int, feedback: dict[str, tuple[bool, str]], jobs: int) -> None:
-        """The spans ``batch`` traces to a request, then each trace's prompt link and its feedback, if any."""
+    def send(self, experiment_id: str, feedback: dict[str, tuple[bool, str]], jobs: int) -> None:
+        """The spans of the traces held in one request, then each trace's prompt link and its feedback, if any."""
         from mlflow.entities import AssessmentSource, Feedback
         from mlflow.tracing.client import TracingClient
 
         store = TracingClient().store
-        for start in range(0, len(self.traces), batch):
-            chunk = self.traces[start : start + batch]
+        chunk, self.traces = self.traces, []
+        if chunk:
             store.log_spans(experiment_id, [span for trace, _ in chunk for span in trace.data.spans])
 
             def finish(item: tuple[Any, list[Any]]) -> None:
@@ -92,7 +92,7 @@ class Held:
                 if prompts:
                     store.link_prompts_to_trace(trace_id, prompts)
                 if trace_id in feedback:
-                    value, user = feedback[trace_id]
+                    value, user = feedback.pop(trace_id)
                     source = AssessmentSource(source_type="HUMAN", source_id=user)
                     store.create_assessment(Feedback(name="resolved", value=value, trace_id=trace_id, source=source))
 
@@ -163,8 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 mlflow.log_feedback(trace_id=trace_id, name="resolved", value=value, source=mlflow.entities.AssessmentSource("HUMAN", f"user-{user}"))
             elif trace_id is not None:
                 feedback[trace_id] = (value, f"user-{user}")
-    if not args.mlflow_exporter:
-        held.send(experiment_id, args.batch, feedback, args.jobs)
+        if len(held.traces) >= args.batch:
+            held.send(experiment_id, feedback, args.jobs)
+    held.send(experiment_id, feedback, args.jobs)
     summary = {arm: {"traces": served[arm], "errors": failed[arm], "feedback": fed_back[arm], "resolved": positive[arm]} for arm in sorted(served)}
     print(json.dumps({"experiment_id": experiment_id, "arms": summary}))
     return 0

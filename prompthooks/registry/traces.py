@@ -20,6 +20,7 @@ trace metadata, and the assessments (feedback, expectations) logged on it.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
@@ -84,6 +85,19 @@ def links(document: Mapping[str, Any], name: str, number: int) -> bool:
     except (TypeError, ValueError):
         return True
     return isinstance(linked, list) and {"name": name, "version": str(number)} in linked
+
+
+def request_ms(document: Mapping[str, Any]) -> int | None:
+    """A trace's start (``request_time``, a protobuf Timestamp as RFC 3339 JSON: ``2026-12-07T01:51:31.998Z``) in ms."""
+    raw = document.get("request_time")
+    if not isinstance(raw, str) or not raw.endswith("Z"):
+        return None
+    whole, _, fraction = raw[:-1].partition(".")
+    try:
+        seconds = datetime.datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc).timestamp()
+        return int(seconds) * 1000 + (int(fraction[:3].ljust(3, "0")) if fraction else 0)
+    except ValueError:
+        return None
 
 
 def duration_ms(raw: object) -> float | None:

@@ -6,7 +6,17 @@ from typing import Any
 
 import pytest
 
-from prompthooks.registry.traces import Feedback, TraceOutcome, by_span, duration_ms, feedback_value, link_filter, links, outcome
+from prompthooks.registry.traces import (
+    Feedback,
+    TraceOutcome,
+    by_span,
+    duration_ms,
+    feedback_value,
+    link_filter,
+    links,
+    outcome,
+    request_ms,
+)
 
 # One trace of a real ``POST /api/3.0/mlflow/traces/search`` answer (MLflow 3.17 server), trimmed.
 ANSWER: dict[str, Any] = {
@@ -92,3 +102,12 @@ def test_a_span_hit_is_checked_against_the_traces_tag() -> None:
     assert not links({"tags": {"mlflow.linkedPrompts": tag}}, "a.b", 7)  # "_" is a one-character wildcard in LIKE
     assert not links({"tags": {"mlflow.linkedPrompts": tag}}, "a_b", 70)
     assert links({"tags": {}}, "a_b", 7) and links({}, "a_b", 7)  # no tag (spans sent over OTLP): the span's word stands
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("2026-12-07T01:51:32Z", 1796608292000), ("2026-12-07T01:51:31.998Z", 1796608291998), ("2026-12-07T01:51:31.5Z", 1796608291500),
+     ("2026-12-07T01:51:31.123456789Z", 1796608291123), ("2026-12-07T01:51:31", None), ("yesterday", None), (None, None)],
+)
+def test_request_times(raw: object, expected: int | None) -> None:
+    assert request_ms({"request_time": raw}) == expected
