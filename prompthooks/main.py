@@ -418,7 +418,7 @@ def _add_ab(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
         help="compare the arms of ENV's A/B splits on the MLflow traces linked to each arm, and say what to do next",
         description="For each prompt split in ENV (or the arms of its latest split record), read the MLflow traces linked to "
         "each arm's prompt version in the window: traces, error rate, latency, tokens and the mean of every feedback; each "
-        "variant's difference from the main arm with a 95%% interval, a verdict per prompt, and the next command "
+        "variant's difference from the main arm with a 95% interval, a verdict per prompt, and the next command "
         "(deploy --promote or --end-split). Exit codes: 0 whatever the verdict, 1 an experiment that does not exist, "
         "2 usage, 4 registry unreachable, 5 not authorized.",
     )
