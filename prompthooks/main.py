@@ -181,6 +181,17 @@ def _export(args: argparse.Namespace) -> int:
     )
 
 
+def _ab(args: argparse.Namespace) -> int:
+    from prompthooks import git
+    from prompthooks.commands.ab import Options, ab
+
+    output = "json" if args.json else args.format
+    options = Options(
+        args.environment, tuple(args.prompts), tuple(args.experiment), args.since, args.start, tuple(args.metric), args.tracking_uri, args.timeout, output
+    )
+    return ab(git.find_checkout().root, options)
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Help wrapped at a fixed width: sizing it to the terminal imports shutil (and its compression
     modules) each time a parser is built, on every hook run, for help that is rarely printed."""
@@ -410,6 +421,31 @@ def _add_export(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
     export.set_defaults(run=_export)
 
 
+def _add_ab(commands: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    ab = commands.add_parser(
+        "ab",
+        help="compare the arms of ENV's A/B splits on the MLflow traces linked to each arm, and say what to do next",
+        description="For each prompt split in ENV (or the arms of its latest split record), read the MLflow traces linked to "
+        "each arm's prompt version in the window: traces, error rate, latency, tokens and the mean of every feedback; each "
+        "variant's difference from the main arm with a 95% interval, a verdict per prompt, and the next command "
+        "(deploy --promote or --end-split). Exit codes: 0 whatever the verdict, 1 an experiment that does not exist, "
+        "2 usage, 4 registry unreachable, 5 not authorized.",
+    )
+    ab.add_argument("environment", metavar="ENV")
+    ab.add_argument("prompts", nargs="*", metavar="PROMPT", help="these prompts only (default: every prompt split in ENV)")
+    ab.add_argument("--experiment", action="append", default=[], metavar="NAME|ID", help="where the traces are (repeat; default: every experiment)")
+    window = ab.add_mutually_exclusive_group()
+    window.add_argument("--since", metavar="DURATION", help="traces of the last 30m, 12h, 7d, 2w (default: since the split began)")
+    window.add_argument("--from", dest="start", metavar="TIME", help="traces since this ISO 8601 time (UTC unless it says)")
+    ab.add_argument(
+        "--metric", action="append", default=[], metavar="NAME[:lower]",
+        help="decide on this metric (repeat; default: every feedback and error_rate); :lower when smaller is better",
+    )
+    ab.add_argument("--format", choices=("text", "markdown"), default="text", help="markdown: for a pull-request comment or $GITHUB_STEP_SUMMARY")
+    _registry_options(ab, timeout=300.0)
+    ab.set_defaults(run=_ab)
+
+
 SUBCOMMANDS: Final = {
     "lock": _add_lock,
     "check": _add_check,
@@ -425,6 +461,7 @@ SUBCOMMANDS: Final = {
     "status": _add_status,
     "deployments": _add_deployments,
     "export": _add_export,
+    "ab": _add_ab,
 }
 
 

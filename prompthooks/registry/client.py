@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -25,6 +25,7 @@ from prompthooks.errors import FatalError
 from prompthooks.records import CommittedPrompt
 from prompthooks.registry.payload import PromptMetadata, Registration, Rejected, is_user_key, prompt_metadata, registration
 from prompthooks.registry.stored import IS_PROMPT_FILTER, IS_PROMPT_MODEL_FILTER, PromptState, StoredRecord, StoredVersion, tag_dict
+from prompthooks.registry.traces import PAGE_SIZE, request_ms
 from prompthooks.secrets import Redactor, display_uri
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ HTTP_BAD_REQUEST: Final = 400
 UNIQUE_VIOLATION: Final = re.compile(r"unique constraint|duplicate entry", re.IGNORECASE)
 
 NAMES_PER_SEARCH: Final = 100  # keeps the search's query string short
+EXPERIMENTS_PER_SEARCH: Final = 1000
+TRACE_ORDER: Final = ["timestamp_ms DESC", "request_id ASC"]  # MLflow's own order, named: pages of one search never reorder
 # Bounded HTTP retries unless the user chose their own; the deadline bounds the whole run.
 RETRY_DEFAULTS: Final = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
@@ -453,6 +456,89 @@ class MlflowRegistry:
             raise self._error(error, f"read deployment record {model_id}") from None
 
 
+    # --- traces, for an A/B report: experiments, and one arm's traces a page at a time -------------
+
+    def experiments(self, wanted: Sequence[str]) -> dict[str, str]:
+        """Id -> name of the experiments named (each by name, else by id), or of every active one when none is."""
+        if not wanted:
+
+            def page(token: str | None) -> Page[Any]:
+                answer = self.client.search_experiments(max_results=EXPERIMENTS_PER_SEARCH, page_token=token)
+                return list(answer), answer.token
+
+            return {str(experiment.experiment_id): str(experiment.name) for experiment in self._pages(page, "list experiments")}
+        found: dict[str, str] = {}
+        for item in wanted:
+            experiment = self._call(functools.partial(self.client.get_experiment_by_name, item), f"find experiment {item}")
+            if experiment is None and item.isdigit():
+                experiment = self._call(functools.partial(_none_if_missing, functools.partial(self.client.get_experiment, item)), f"find experiment {item}")
+            if experiment is None:
+                raise RegistryError(f"no experiment named or numbered {item!r} at {self.shown_uri}")
+            found[str(experiment.experiment_id)] = str(experiment.name)
+        return found
+
+    def traces(self, experiment_ids: Sequence[str], filter_string: str) -> Iterator[dict[str, Any]]:
+        """Every trace ``filter_string`` finds in these experiments, as MLflow's ``TraceInfo`` JSON, newest first, 500 a request.
+
+        Paged by time, not by MLflow's page token: the token is an offset, so the database reads every
+        earlier row again for each page, and a report's later pages cost more and more (measured: 3.5 times
+        the server's CPU for 2.5 times the traces).  Each next page asks for traces started no later than
+        the oldest one seen, skipping those of that millisecond it already has; only where one millisecond
+        holds a whole page of them (or a time cannot be read) does it follow the token.
+        """
+        before: int | None = None  # the oldest millisecond reached
+        seen: set[str] = set()  # the traces of that millisecond already yielded
+        token: str | None = None
+        while True:
+            clause = filter_string if before is None else f"{filter_string} AND trace.timestamp_ms <= {before}"
+            items, next_token = self._call(functools.partial(self._traces_page, list(experiment_ids), clause, token), "search traces")
+            yield from (item for item in items if item.get("trace_id") not in seen)
+            if not next_token or not items:
+                return
+            stamps = [request_ms(item) for item in items]
+            oldest = None if None in stamps else min(stamp for stamp in stamps if stamp is not None)
+            if oldest is None or oldest == before:  # unreadable times, or a whole page in one millisecond: the same query's next page
+                seen |= {str(item.get("trace_id")) for item, stamp in zip(items, stamps, strict=True) if stamp == before}
+                token = next_token
+                continue
+            seen = {str(item.get("trace_id")) for item, stamp in zip(items, stamps, strict=True) if stamp == oldest}
+            before, token = oldest, None
+
+    def _traces_page(self, experiment_ids: list[str], filter_string: str, page_token: str | None) -> Page[dict[str, Any]]:
+        """One page of a trace search, read as JSON from a REST server (its entities as the same JSON from a local store)."""
+        store: Any = self.client._tracking_client.store
+        endpoints = getattr(store, "_V3_METHOD_TO_INFO", None)
+        if endpoints is None:  # not a REST store: a local database, say
+            from mlflow.utils.proto_json_utils import message_to_json
+
+            infos, token = store.search_traces(
+                locations=experiment_ids, filter_string=filter_string, max_results=PAGE_SIZE, order_by=TRACE_ORDER, page_token=page_token
+            )
+            return [json.loads(message_to_json(info.to_proto())) for info in infos], token or None
+        from mlflow.protos.service_pb2 import SearchTracesV3
+        from mlflow.utils import rest_utils
+
+        endpoint, method = endpoints[SearchTracesV3]
+        body = {
+            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": item}} for item in experiment_ids],
+            "filter": filter_string,
+            "max_results": PAGE_SIZE,
+            "order_by": TRACE_ORDER,
+            **({"page_token": page_token} if page_token else {}),
+        }
+        response = rest_utils.http_request(store.get_host_creds(), endpoint, method, json=body)  # type: ignore[no-untyped-call]
+        document: dict[str, Any] = rest_utils.verify_rest_response(response, endpoint).json()
+        return list(document.get("traces", [])), document.get("next_page_token") or None
+
+
+def _none_if_missing(function: Callable[[], T]) -> T | None:
+    """``function``'s answer, or None when the registry answers that there is no such thing."""
+    try:
+        return function()
+    except Exception as error:
+        if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
 
 
 def _quoted(names: Iterable[str]) -> str:
