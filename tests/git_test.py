@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prompthooks import git
-from tests.conftest import init_repo
+from tests.helpers.repos import init_repo
 
 
 def test_last_changes_names_the_newest_commit_that_changed_each_file(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_a_symlink_to_a_prompt_is_read_through(repo: GitRepo, capsys: pytest.Cap
 
 def test_the_index_is_read_again_only_when_git_wrote_it(repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from prompthooks import git
-    from tests.conftest import counting
+    from tests.helpers.repos import counting
 
     repo.write("prompts/a.md", "a\n")
     hook_commit(capsys, repo)

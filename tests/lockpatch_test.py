@@ -11,7 +11,7 @@ from prompthooks import config, git, inputs, lockpatch, verify, workspace
 from prompthooks.cache import Cache
 from prompthooks.errors import FatalError
 from prompthooks.main import main
-from tests.conftest import GitRepo, counting
+from tests.helpers.repos import GitRepo, counting
 
 NAMES = [f"p{i}" for i in range(8)]
 

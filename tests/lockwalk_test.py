@@ -9,7 +9,7 @@ import pytest
 from prompthooks import git, lockfile, lockwalk
 from prompthooks.records import LockEntry
 from testing import synthetic
-from tests.conftest import GitRepo, counting, init_repo
+from tests.helpers.repos import GitRepo, counting, init_repo
 
 
 def _whole(root: Path, commit: str) -> dict[str, LockEntry] | None:
