@@ -47,3 +47,7 @@ def test_the_hook_example_pins_a_commit_sha_or_an_existing_tag() -> None:
     [rev] = re.findall(r"^\s+rev: (\S+)", README, flags=re.MULTILINE)
     tags = subprocess.run(["git", "tag", "--list"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.split()
     assert re.fullmatch(r"[0-9a-f]{40}", rev) or rev in tags, f"rev: {rev} is neither a commit sha nor a tag of this repository"
+
+
+def test_every_subcommand_is_in_the_readme() -> None:
+    assert not [name for name in main.SUBCOMMANDS if f"prompthooks {name}" not in README]
