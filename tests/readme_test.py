@@ -129,3 +129,7 @@ def test_every_readme_command_runs_on_a_scratch_repository(tmp_path: Path, scrat
         assert result.returncode == 0, (args, result.stdout, result.stderr)
         ran.append(args[0])
     assert {"uri", "deploy", "deployments", "status", "rollback", "export", "diff", "log", "show", "install"} <= set(ran)
+
+
+def test_every_subcommand_is_in_the_readme() -> None:
+    assert not [name for name in main.SUBCOMMANDS if f"prompthooks {name}" not in README]

@@ -8,8 +8,8 @@ filter on that tag does), so a report asks for exactly one arm's traces, a page 
 downloads a span.
 
 MLflow keeps the association's ``name/version`` in a 36-character column.  A longer one is refused by
-PostgreSQL and MySQL (sqlite does not check lengths), the exporter's background link swallows the
-error, and ``prompt =`` finds none of those traces.  For such a prompt the filter reads the span
+PostgreSQL (sqlite does not check lengths), the exporter's background link swallows the error, and
+``prompt =`` finds none of those traces.  For such a prompt the filter reads the span
 attribute instead (a ``LIKE`` on the stored span, server-side too), and a hit whose trace tag names
 other versions is dropped (the pattern's one-character wildcards stand for escaped quotes).
 
