@@ -14,16 +14,19 @@ results.
 
 from __future__ import annotations
 
+import array
 import os
 from collections.abc import Mapping
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
-from prompthooks import git, lockfile, lockplan, lockscan
+from prompthooks import git
 from prompthooks.cache import RACY_NS, Cache
 from prompthooks.errors import FatalError, raise_collected
 from prompthooks.inputs import Inputs, StatKey, stat_key
-from prompthooks.records import LockEntry, PromptFile
-from prompthooks.workspace import Workspace
+from prompthooks.records import HASH_SCHEME_DEPENDENCIES, LockEntry, PromptFile
+
+if TYPE_CHECKING:
+    from prompthooks.workspace import Workspace
 
 CACHE_FILE: Final = "known"
 MOST: Final = 32  # changed files read here; more are read on every core by the whole evaluation
@@ -34,14 +37,37 @@ class Known(NamedTuple):
 
     config: tuple[object, ...]
     head: str
-    prompts: list[tuple[str, StatKey]]
+    paths: str  # the prompt files, NUL-joined
+    stats: bytes  # their stat keys, packed: four signed 64-bit numbers a file
     index_prompts: tuple[tuple[str, str], ...]
     links: tuple[str, ...]
     lock: bytes
+    lock_staged: str | None
+    passed: bool  # that run found nothing to do: the same inputs need no run
     pending: dict[str, tuple[object, ...]]  # its entries that HEAD's lock does not hold (LockEntry as a tuple)
-    started_ns: int  # files modified since, or within the racy window before, are not known by their stat
-    racy: dict[str, bytes]  # such files' bytes (the ones it stamped, usually): the same bytes are the same file
+    racy: dict[str, bytes | None]  # files modified within the racy window before that run, not known by their stat: the bytes it wrote (stamps)
     lock_id: str | None  # the lock's blob id, when that run computed it (to stage it): a commit of it is known without hashing it
+
+
+class Since(NamedTuple):
+    """The last known state, and the prompt files changed since."""
+
+    known: Known
+    changed: list[str]
+
+    def clean(self, inputs: Inputs) -> bool:
+        """The very inputs of a run that found nothing to do."""
+        return not self.changed and self.known.passed and (inputs.heads[0][0], inputs.lock_staged) == (self.known.head, self.known.lock_staged)
+
+
+_STAT_BYTES: Final = 32  # a packed stat key
+
+
+def _packed(prompts: list[tuple[str, StatKey]]) -> bytes | None:
+    try:
+        return array.array("q", [value for _, key in prompts for value in key]).tobytes()
+    except OverflowError:
+        return None
 
 
 class _Table(NamedTuple):
@@ -52,6 +78,8 @@ class _Table(NamedTuple):
 
 
 def _table_around(raw: bytes, at: int) -> _Table | None:
+    from prompthooks import lockfile, lockscan
+
     start = raw.rfind(b"\n[", 0, at) + 1
     after = raw.find(b"\n[", at)
     end = after if after >= 0 else len(raw)
@@ -66,6 +94,8 @@ def _table_around(raw: bytes, at: int) -> _Table | None:
 
 
 def _table_at_path(raw: bytes, path: str) -> _Table | None:
+    from prompthooks import lockfile
+
     line = b"\n" + lockfile.path_line(path)
     at = raw.find(line)
     if at < 0 or raw.find(line, at + 1) >= 0:
@@ -77,6 +107,8 @@ def _table_at_path(raw: bytes, path: str) -> _Table | None:
 
 
 def _retired(raw: bytes) -> dict[str, str] | None:
+    from prompthooks import lockscan
+
     at = raw.find(b"\n[retired]\n")
     if at < 0:
         return {}
@@ -89,56 +121,80 @@ def _parents(commit_object: bytes) -> list[str]:
     return [line[len(b"parent ") :].decode() for line in header.splitlines() if line.startswith(b"parent ")]
 
 
-def _same_bytes(path: str, known: bytes | None) -> bool:
+def _same_bytes(path: str, known: bytes) -> bool:
     try:
-        return known is not None and _bytes(path) == known
+        return _bytes(path) == known
     except OSError:
         return False
 
 
 def _changed(inputs: Inputs, known: Known) -> list[str] | None:
     """The prompt files to read again, or None when the set of prompts changed."""
-    if len(inputs.prompts) != len(known.prompts):
+    stats = _packed(inputs.prompts)
+    if stats is None or len(stats) != len(known.stats) or "\0".join(path for path, _ in inputs.prompts) != known.paths:
         return None
-    racy_from = known.started_ns - RACY_NS
-    changed = []
-    for (path, key), (known_path, known_key) in zip(inputs.prompts, known.prompts, strict=True):
-        if path != known_path:
-            return None
-        if key != known_key or (known_key[0] >= racy_from and not _same_bytes(path, known.racy.get(path))):
-            changed.append(path)
-    return changed
+    changed: set[int] = set()
+    if stats != known.stats:  # where they differ: from the first differing file to the last, then file by file
+        from prompthooks import lockdelta
+
+        first = lockdelta.common_prefix(stats, known.stats) // _STAT_BYTES
+        last = (len(stats) - lockdelta.common_suffix(stats, known.stats, len(stats) - first * _STAT_BYTES)) // _STAT_BYTES
+        for index in range(first, min(last + 1, len(inputs.prompts))):
+            at = index * _STAT_BYTES
+            if stats[at : at + _STAT_BYTES] != known.stats[at : at + _STAT_BYTES]:
+                changed.add(index)
+    racy = {index for index, (path, _) in enumerate(inputs.prompts) if path in known.racy} if known.racy else set()
+    for index in racy - changed:
+        path = inputs.prompts[index][0]
+        written = known.racy[path]
+        if written is not None and _same_bytes(path, written):
+            _PLANNED[path] = written
+        else:
+            changed.add(index)
+    return [inputs.prompts[index][0] for index in sorted(changed)]
 
 
 _LOADED: Final[dict[str | None, Known]] = {}  # the state this process read, by cache directory: kept again only when it moved
+_PLANNED: Final[dict[str, bytes]] = {}  # the bytes this process's plan took recent files to hold (read, or known by their bytes)
 
 
-def _load(inputs: Inputs, cache: Cache) -> Known | None:
+def since(inputs: Inputs, cache: Cache) -> Since | None:
+    """The last known state and what changed since, or None when it does not apply (then the whole evaluation)."""
+    _PLANNED.clear()
     stored = cache.load(CACHE_FILE)
     if not (isinstance(stored, tuple) and len(stored) == len(Known._fields)):
         return None
     known = _LOADED[cache.directory] = Known(*stored)
     same = (tuple(inputs.config), inputs.index_prompts, inputs.links, inputs.current_lock) == (known.config, known.index_prompts, known.links, known.lock)
-    if not same or len(inputs.heads) != 1 or lockfile.uses_dependencies(known.lock) or b"\n[fragments." in known.lock:
+    if not same or len(inputs.heads) != 1 or HASH_SCHEME_DEPENDENCIES.encode() in known.lock or b"\n[fragments." in known.lock:
         return None  # another lock, a merge, or composition: evaluated whole
-    return known
+    changed = _changed(inputs, known)
+    return Since(known, changed) if changed is not None else None
 
 
 def _read(path: str, locked: LockEntry | None, limit: int) -> PromptFile:
     from prompthooks import promptfile  # YAML and Jinja: only for a file that changed
 
-    raw = _bytes(path)
+    raw = _PLANNED[path] = _bytes(path)
     found = promptfile.read(raw, path, locked)
     if len(raw) > limit:
         promptfile.check_template_size(promptfile.load(raw, path).content, path, limit)
     return found
 
 
-def evaluate(inputs: Inputs, cache: Cache) -> Workspace | None:
+def evaluate(inputs: Inputs, cache: Cache, found: Since) -> Workspace | None:
     """The hook's workspace from the last known state, or None when it must be evaluated whole."""
-    known = _load(inputs, cache)
-    changed = _changed(inputs, known) if known is not None else None
-    if known is None or changed is None or len(changed) > MOST:
+    evaluated = _evaluate(inputs, cache, found)
+    if evaluated is None:
+        _PLANNED.clear()  # evaluated whole instead: what that reads is not known here
+    return evaluated
+
+
+def _evaluate(inputs: Inputs, cache: Cache, found: Since) -> Workspace | None:
+    from prompthooks import lockplan
+
+    known, changed = found
+    if len(changed) > MOST:
         return None
     config, lock = inputs.config, known.lock
     head, head_object = inputs.heads[0]
@@ -178,6 +234,8 @@ def evaluate(inputs: Inputs, cache: Cache) -> Workspace | None:
 
 
 def _entry_named(raw: bytes, name: str) -> LockEntry | None:
+    from prompthooks import lockfile
+
     at = raw.find(b"\n" + lockfile.table_header(name).encode() + b"\n")
     found = _table_around(raw, at + 2) if at >= 0 else None
     return found.entry if found is not None else None
@@ -193,7 +251,7 @@ def _planned(
     head_lock: bytes | None,
 ) -> Workspace | None:
     """Plan the changed prompts and write their tables into the lock."""
-    from prompthooks import versionguard
+    from prompthooks import lockfile, lockplan, versionguard
 
     config, lock = inputs.config, known.lock
     head, head_object = inputs.heads[0]
@@ -233,39 +291,48 @@ def _planned(
         rendered += lock[done:start] + text
         done = end
     rendered += lock[done:]
+    from prompthooks.workspace import Workspace  # parsing and planning: only when something changed
+
     plan = lockplan.LockPlan(entries, changes, stamps)
     return Workspace(config, plan, current, inputs.current_lock, bytes(rendered), lock_staged=inputs.lock_staged, current_fragments={}, pending=pending)
 
 
-def remember(cache: Cache, inputs: Inputs, workspace: Workspace, *, stamped: bool) -> None:
-    """Keep this state when the lock on disk is now the planned one and nothing is left to stamp.
+def remember(cache: Cache, inputs: Inputs, workspace: Workspace, *, written: Mapping[str, bytes] | None, passed: bool) -> bool:
+    """Keep this state when the lock on disk is now the planned one and nothing is left to stamp; whether it applies.
 
-    ``stamped``: the command wrote the stamps (``lock``); their files' stats are read again.
+    ``written``: the files the command stamped, with the bytes it wrote (``lock``; None: it writes nothing).
+    Such a file is known by those bytes while its stat is too recent to be trusted: when the file still
+    holds them, it is the file the plan read.  ``passed``: the run found nothing to do.
     """
-    if len(inputs.heads) != 1 or workspace.pending is None or workspace.notes or (workspace.plan.stamps and not stamped):
-        return
+    if len(inputs.heads) != 1 or workspace.pending is None or workspace.notes or (workspace.plan.stamps and written is None):
+        return False
+    written = written or {}
     try:
         with open(inputs.config.lock, "rb") as file:
             if file.read() != workspace.rendered:
-                return
-        written = {stamp.path for stamp in workspace.plan.stamps}
+                return False
         prompts = [(path, stat_key(os.lstat(path)) if path in written else key) for path, key in inputs.prompts]
+        racy_from = cache.started_ns - RACY_NS
+        racy = [path for path, key in prompts if key[0] >= racy_from]
+        planned = {**_PLANNED, **written}  # the bytes the plan (and its stamps) stand on
+        contents = {path: planned[path] if path in planned and _same_bytes(path, planned[path]) else None for path in racy} if len(racy) <= MOST else None
     except OSError:
-        return
-    racy_from = cache.started_ns - RACY_NS
-    racy = [path for path, key in prompts if key[0] >= racy_from]
-    try:
-        contents = {path: _bytes(path) for path in racy} if len(racy) <= MOST else {}
-    except OSError:
-        return
+        return False
+    stats = _packed(prompts)
+    if contents is None or stats is None:
+        return False  # too many files too recent to be known by their stats: evaluated whole until they are old enough
     pending: dict[str, tuple[object, ...]] = {name: tuple(entry) for name, entry in workspace.pending.items()}
     same = [workspace.rendered, *([workspace.current_raw] if workspace.current_raw == workspace.rendered else [])]
     lock_id = next((found for raw in same if (found := git.known_blob_id(raw, len(inputs.heads[0][0]))) is not None), None)
-    known = Known(tuple(inputs.config), inputs.heads[0][0], prompts, inputs.index_prompts, inputs.links, workspace.rendered, pending, cache.started_ns, contents, lock_id)
+    paths = "\0".join(path for path, _ in prompts)
+    known = Known(
+        tuple(inputs.config), inputs.heads[0][0], paths, stats, inputs.index_prompts, inputs.links, workspace.rendered, inputs.lock_staged, passed, pending, contents, lock_id
+    )
     before = _LOADED.pop(cache.directory, None)
-    if before is not None and known._replace(started_ns=0, racy={}, lock_id=None) == before._replace(started_ns=0, racy={}, lock_id=None) and set(contents) <= set(before.racy) and (lock_id is None or lock_id == before.lock_id):
-        return  # the state it started from: nothing to write (what was racy then is still known by its bytes)
+    if before is not None and known._replace(lock_id=None) == before._replace(lock_id=None) and lock_id in (None, before.lock_id):
+        return True  # the state it started from: nothing to write
     cache.store(CACHE_FILE, tuple(known))
+    return True
 
 
 def _bytes(path: str) -> bytes:

@@ -20,12 +20,12 @@ EXIT_INTERRUPTED = 130
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for `git log | head -1`
 
 
-def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, stamps: bool = False) -> int:
-    """Run ``lock`` or ``check``; an unchanged repository is answered from the cache's fingerprint.
+def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, written: dict[str, bytes] | None = None) -> int:
+    """Run ``lock`` or ``check``; an unchanged repository is answered from the last known state, or the cache's fingerprint.
 
-    ``stamps``: the command writes the lock and the front matters it plans (``lock``).
+    ``written``: the command writes the lock and the front matters it plans (``lock``), and puts the stamps' bytes here.
     """
-    from prompthooks import config, git, inputs
+    from prompthooks import config, git, inputs, lockpatch
     from prompthooks.cache import FORMAT, Cache
 
     checkout = git.find_checkout()
@@ -33,13 +33,14 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
     os.chdir(checkout.root)
     cache = Cache(None if args.no_cache else os.path.join(checkout.git_dir, "prompthooks"))
     collected = inputs.collect(checkout.root, config.load(checkout.root), checkout.git_dir, cache)
-    fingerprint = collected.fingerprint(FORMAT)
     base = getattr(args, "base", None)
-    if not base and cache.is_known_clean(fingerprint):
+    since = None if base else lockpatch.since(collected, cache)  # only the files changed since a known state, when it applies
+    if since is not None and since.clean(collected):
         return 0
-    from prompthooks import lockpatch  # only the files that changed since a known state, when it can
-
-    evaluated = None if base else lockpatch.evaluate(collected, cache)
+    fingerprint = collected.fingerprint(FORMAT)
+    if not base and since is None and cache.is_known_clean(fingerprint):
+        return 0
+    evaluated = lockpatch.evaluate(collected, cache, since) if since is not None else None
     if evaluated is None:
         from prompthooks import workspace  # parsing, planning and rendering every prompt
 
@@ -53,7 +54,7 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
         from prompthooks import basecheck
 
         code |= basecheck.report(checkout.root, base, evaluated, cache, quiet=args.quiet)
-    lockpatch.remember(cache, collected, evaluated, stamped=stamps)
+    lockpatch.remember(cache, collected, evaluated, written=written, passed=code == 0)
     if code == 0 and not cache.is_racy(collected.newest_mtime_ns()):
         cache.remember_clean(fingerprint)
     return code
@@ -74,9 +75,10 @@ def _lock(args: argparse.Namespace) -> int:
     def lock(workspace: Workspace) -> int:
         from prompthooks.commands.lock import lock
 
-        return lock(workspace, quiet=args.quiet, cwd=invoked_from)
+        return lock(workspace, quiet=args.quiet, cwd=invoked_from, stamps_into=written)
 
-    return _run_hook(args, lock, stamps=True)
+    written: dict[str, bytes] = {}
+    return _run_hook(args, lock, written=written)
 
 
 def _check(args: argparse.Namespace) -> int:

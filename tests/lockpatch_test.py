@@ -28,9 +28,10 @@ def _both(repo: GitRepo) -> tuple[object, object]:
     collected = inputs.collect(root, config.load(root), checkout.git_dir)
     cache = Cache(os.path.join(checkout.git_dir, "prompthooks"))
     results: list[object] = []
-    for evaluate in (lockpatch.evaluate, workspace.evaluate):
+    since = lockpatch.since(collected, cache)
+    for evaluate in (lambda: lockpatch.evaluate(collected, cache, since) if since is not None else None, lambda: workspace.evaluate(collected, cache)):
         try:
-            results.append(evaluate(collected, cache))
+            results.append(evaluate())
         except FatalError as error:
             results.append(str(error))
     return results[0], results[1]

@@ -79,11 +79,16 @@ def mlflow_warnings(workspace: Workspace, changes: Sequence[Change]) -> list[str
     return lines
 
 
-def lock(workspace: Workspace, *, quiet: bool, cwd: str | None = None) -> int:
-    """Write the lock and stamp front matters; 1 when anything was written."""
+def lock(workspace: Workspace, *, quiet: bool, cwd: str | None = None, stamps_into: dict[str, bytes] | None = None) -> int:
+    """Write the lock and stamp front matters; 1 when anything was written.
+
+    ``stamps_into`` receives each stamped file's new bytes.
+    """
     plan = workspace.plan
     # Every new byte is computed before the first write, so an error leaves all files as they were.
     stamped = {stamp.path: stamped_bytes(stamp) for stamp in plan.stamps}
+    if stamps_into is not None:
+        stamps_into.update(stamped)
     written = [path for path, data in stamped.items() if fileio.write_if_changed(path, data)]
     lock_path = workspace.config.lock
     lock_wanted = workspace.current_raw is not None or bool(plan.entries)  # no prompts, no lock: no new file
