@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
+from mlflow import MlflowClient
 
 from prompthooks import main
 from prompthooks.registry import client
@@ -71,7 +72,7 @@ def readme_commands() -> list[list[str]]:
     for line in README.splitlines():
         if line.startswith("```"):
             language = line[3:].strip() if language is None else None
-        elif language in ("bash", "sh", "console", ""):
+        elif language in ("bash", "sh") or (language == "console" and line.startswith("$ ")):  # commands, not transcripts
             match = COMMAND.match(line)
             if match and match.group(1).strip():
                 found.append(shlex.split(match.group(1)))
@@ -111,6 +112,7 @@ def test_every_readme_command_runs_on_a_scratch_repository(tmp_path: Path, scrat
         assert cli.run(repo.root, "sync", "--ref", commit, "--tracking-uri", uri).returncode == 0
     for commit in commits[:2]:  # production has a history to roll back through
         assert cli.run(repo.root, "deploy", "production", "--ref", commit, "--tracking-uri", uri).returncode == 0
+    MlflowClient(tracking_uri=uri).create_experiment("support-app")  # where the README's application logs its traces
     summary = tmp_path / "summary.md"
     environment = {"MLFLOW_TRACKING_URI": uri, "GITHUB_SHA": commits[-1], "GITHUB_STEP_SUMMARY": str(summary)}
     ran = []
@@ -125,6 +127,8 @@ def test_every_readme_command_runs_on_a_scratch_repository(tmp_path: Path, scrat
             args[args.index("--to") + 1] = oldest[:8]
         if args[:1] == ["diff"] and len(args) > 2 and re.fullmatch(r"[0-9a-f]{12}", args[1]):
             args[1:3] = [commits[0], commits[-1]]
+        if "--variant" in args:  # each example starts a split from main's versions, as its section tells it
+            assert cli.run(repo.root, "deploy", args[1], "--ref", commits[-1], env=environment).returncode == 0
         result = cli.run(repo.root, *args, env=environment)
         assert result.returncode == 0, (args, result.stdout, result.stderr)
         ran.append(args[0])

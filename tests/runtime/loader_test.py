@@ -412,7 +412,9 @@ def test_slow_registry_answers_from_the_tree_within_the_deadline(
         started = time.monotonic()
         assert load(name, version="1.0.0", root=str(repo.root), deadline=0.5).source == "lock"
         assert time.monotonic() - started < 0.25  # failing a moment ago: no call waits for it again
-        with pytest.raises(PromptUnavailableError, match="did not answer within the 0.5 s deadline") as raised:
+        # Two timers end at the deadline: the caller's wait, or the worker's own request timeout (set to what is left of
+        # the deadline) when it fires first; either way the answer comes within the deadline and names the registry.
+        with pytest.raises(PromptUnavailableError, match=r"did not answer within the 0\.5 s deadline|failed: .*ReadTimeou") as raised:
             load(name, env="production", root=str(repo.root), deadline=0.5)
         assert "s3cret" not in str(raised.value)
         logged = [record.getMessage() for record in caplog.records if record.name == "prompthooks"]
