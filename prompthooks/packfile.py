@@ -17,7 +17,8 @@ _BLOB: Final = 3
 _OFS_DELTA: Final = 6
 _REF_DELTA: Final = 7
 _INDEX_MAGIC: Final = b"\377tOc"
-_KEPT_BEYOND_DEPTH: Final = 8  # versions kept beyond the longest delta chain: reading in history order rebuilds each chain once
+_KEPT_BEYOND_DEPTH: Final = 8  # versions kept at least beyond the longest delta chain: reading in history order rebuilds each chain once
+_KEPT_BYTES: Final = 64 << 20  # and more while they fit in this: a version's delta base is not always the one read just before
 
 
 class PackError(ValueError):
@@ -143,6 +144,7 @@ class Pack:
         self._offsets = _index(index, id_length)
         self._entries = _entries(pack, self._offsets, id_length)
         self._kept: OrderedDict[int, bytes] = OrderedDict()
+        self._kept_bytes = 0
         self._keep = max((entry.depth for entry in self._entries.values()), default=0) + _KEPT_BEYOND_DEPTH
 
     def __contains__(self, object_id: str) -> bool:
@@ -169,7 +171,9 @@ class Pack:
             raise PackError(f"object at {offset}: {error}") from None
 
     def _keep_recent(self, offset: int, data: bytes) -> None:
+        if offset not in self._kept:
+            self._kept_bytes += len(data)
         self._kept[offset] = data
         self._kept.move_to_end(offset)
-        if len(self._kept) > self._keep:
-            self._kept.popitem(last=False)
+        while len(self._kept) > self._keep and self._kept_bytes > _KEPT_BYTES:
+            self._kept_bytes -= len(self._kept.popitem(last=False)[1])
