@@ -39,8 +39,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import hook_history, hook_precommit, synthetic  # noqa: E402
+from bench import hook_history, hook_precommit  # noqa: E402
 from bench.timing import median_of, samples_of  # noqa: E402
+from testing import synthetic  # noqa: E402
 from testing.synthetic import git  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
