@@ -6,9 +6,11 @@ everything in order, the verdict is known without parsing anything.
 
 from __future__ import annotations
 
+import array
 import marshal
 import os
 import stat
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from prompthooks import git, globs
@@ -20,12 +22,14 @@ if TYPE_CHECKING:
 
 StatKey = tuple[int, int, int, int]
 INDEX_CACHE: Final = "index"  # what the index says, while it is the same file
+OVERLAP_FROM: Final = 1000  # prompt files: below this, listing them costs less than starting a child
 
 
 class Inputs(NamedTuple):
     root: str
     config: Config
-    prompts: list[tuple[str, StatKey]]  # regular files in the working tree, by repo-relative path
+    paths: str  # the prompt files (regular files in the working tree), by repo-relative path, NUL-joined
+    stats: bytes  # their stat keys, in the same order, packed (``pack_stats``): compared whole, sliced where they differ
     current_lock: bytes | None  # the lock on disk
     index_prompts: tuple[tuple[str, str], ...] = ()  # (path, staged blob id) of prompts a sparse checkout left out
     heads: tuple[tuple[str, bytes], ...] = ()  # HEAD's (and while merging MERGE_HEAD's) commit id and object
@@ -37,8 +41,14 @@ class Inputs(NamedTuple):
 
         (The locks at HEAD and MERGE_HEAD are not read for it: their commits say what they hold.)
         """
-        state: Any = (tool, tuple(self.config), self.prompts, self.current_lock, self.index_prompts, self.heads, self.lock_staged, self.links)
+        state: Any = (tool, tuple(self.config), self.paths, self.stats, self.current_lock, self.index_prompts, self.heads, self.lock_staged, self.links)
         return marshal.dumps(state)
+
+    @property
+    def prompts(self) -> list[tuple[str, StatKey]]:
+        """Each prompt file with its stat key."""
+        keys = unpack_stats(self.stats)
+        return list(zip(self.paths.split("\0"), keys, strict=True)) if self.paths else []
 
     def head_locks(self) -> tuple[bytes | None, bytes | None]:
         """The lock at HEAD (the baseline for version bumps) and, while merging, at MERGE_HEAD (a baseline too)."""
@@ -47,7 +57,24 @@ class Inputs(NamedTuple):
         return head, merge_head
 
     def newest_mtime_ns(self) -> int:
-        return max((key[0] for _, key in self.prompts), default=0)
+        return max(memoryview(self.stats).cast("q")[0::STAT_FIELDS], default=0)
+
+
+STAT_FIELDS: Final = 4  # mtime, ctime (nanoseconds), size, inode
+STAT_BYTES: Final = 8 * STAT_FIELDS
+
+
+def pack_stats(values: list[int]) -> bytes:
+    """Stat keys' numbers, flat, as signed 64-bit integers (an inode number above 2**63 wraps around)."""
+    try:
+        return array.array("q", values).tobytes()
+    except OverflowError:
+        return array.array("q", [value - (1 << 64) if value >= 1 << 63 else value for value in values]).tobytes()
+
+
+def unpack_stats(packed: bytes) -> list[StatKey]:
+    values = memoryview(packed).cast("q").tolist()
+    return [(values[at], values[at + 1], values[at + 2], values[at + 3]) for at in range(0, len(values), STAT_FIELDS)]
 
 
 def stat_key(info: os.stat_result) -> StatKey:
@@ -68,52 +95,87 @@ def _stat_prompt(root: str, path: str, links: list[str]) -> StatKey | None:
     return stat_key(info) if stat.S_ISREG(info.st_mode) else None
 
 
-def _indexed(root: str, config: Config, git_dir: str | None, cache: Cache | None) -> tuple[list[str], list[tuple[str, str]], str | None]:
+class _IndexState(NamedTuple):
+    key: StatKey | None  # the index file's stat (None: not read, or GIT_INDEX_FILE names another index)
+    trusted: bool  # written long enough ago for its stat to say it is the index read before
+    stored: Any  # what the last run kept: (index stat, config, selected, sparse, lock's blob, trusted)
+
+    def _stored_for(self, config: Config) -> bool:
+        return isinstance(self.stored, tuple) and len(self.stored) == 6 and self.stored[1] == tuple(config)
+
+    def known(self, config: Config) -> tuple[list[str], list[tuple[str, str]], str | None] | None:
+        """What the last run read from this very index, when both stats can be trusted."""
+        if self.key is not None and self.trusted and self._stored_for(config) and self.stored[5] and self.stored[0] == self.key:
+            return self.stored[2], self.stored[3], self.stored[4]
+        return None
+
+    def changed(self, config: Config) -> bool:
+        """Git (most likely) wrote the index since the last run read it: a hint, never trusted for content."""
+        return self.key is None or not self._stored_for(config) or self.stored[0] != self.key
+
+    def files_before(self) -> int:
+        """How many prompt files the last run's index held (0: none known)."""
+        return len(self.stored[2]) if isinstance(self.stored, tuple) and len(self.stored) == 6 and isinstance(self.stored[2], list) else 0
+
+
+def _index_state(git_dir: str | None, cache: Cache | None) -> _IndexState:
+    """Git replaces the index whenever it changes it (a new inode), so its stat says when to read it again."""
+    index_file = os.path.join(git_dir, "index") if git_dir is not None and "GIT_INDEX_FILE" not in os.environ else None
+    if index_file is None or cache is None:
+        return _IndexState(None, False, None)
+    try:
+        key = stat_key(os.stat(index_file))
+    except OSError:
+        return _IndexState(None, False, None)
+    return _IndexState(key, not cache.is_racy(key[0]), cache.load(INDEX_CACHE))
+
+
+def _indexed(root: str, config: Config, index: _IndexState, cache: Cache | None) -> tuple[list[str], list[tuple[str, str]], str | None]:
     """The prompt files git tracks, those a sparse checkout leaves out (with their staged blobs), and the lock's staged blob.
 
-    Read with ``git ls-files``, or kept from the last run while the index file is the same: git
-    replaces the index whenever it changes it (a new inode), so its stat says when to read it again.
+    Read with ``git ls-files``, or kept from the last run while the index file is the same.
     """
-    index_file = os.path.join(git_dir, "index") if git_dir is not None and "GIT_INDEX_FILE" not in os.environ else None
-    key: StatKey | None = None
-    if index_file is not None and cache is not None:
-        try:
-            key = stat_key(os.stat(index_file))
-        except OSError:
-            key = None
-        if key is not None and cache.is_racy(key[0]):
-            key = None
-        stored = cache.load(INDEX_CACHE) if key is not None else None
-        if isinstance(stored, tuple) and len(stored) == 5 and stored[:2] == (key, tuple(config)):
-            return stored[2], stored[3], stored[4]
-    index = git.index_entries(root)
+    known = index.known(config)
+    if known is not None:
+        return known
+    entries = git.index_entries(root)
     selected: list[str] = []
     sparse: list[tuple[str, str]] = []
-    for path in globs.select(list(index), config.include, config.exclude):
+    for path in globs.select(list(entries), config.include, config.exclude):
         if path == config.lock:
             continue
-        if index[path][0] == "S":  # skip-worktree, outside the sparse checkout: git commits what the index holds
-            sparse.append((path, git.IndexEntry.parse(index[path]).blob))
+        if entries[path][0] == "S":  # skip-worktree, outside the sparse checkout: git commits what the index holds
+            sparse.append((path, git.IndexEntry.parse(entries[path]).blob))
         else:
             selected.append(path)
-    staged = git.IndexEntry.parse(index[config.lock]).blob if config.lock in index else None
-    if key is not None and cache is not None:
-        cache.store(INDEX_CACHE, (key, tuple(config), selected, sparse, staged))
+    staged = git.IndexEntry.parse(entries[config.lock]).blob if config.lock in entries else None
+    if index.key is not None and cache is not None:  # a racy one too, marked: the next run's ``changed`` compares it
+        cache.store(INDEX_CACHE, (index.key, tuple(config), selected, sparse, staged, index.trusted))
     return selected, sparse, staged
 
 
-def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache | None = None) -> Inputs:
-    """Everything for ``root``; the working directory must be ``root``."""
-    prompts: list[tuple[str, StatKey]] = []
+class _Listed(NamedTuple):
+    paths: str
+    stats: bytes
+    links: list[str]
+    index_prompts: list[tuple[str, str]]
+    lock_staged: str | None
+
+
+def _listed(root: str, config: Config, index: _IndexState, cache: Cache | None) -> _Listed:
+    """The prompt files with their stats (see ``Inputs``); the working directory must be ``root``."""
+    paths: list[str] = []
+    stats: list[int] = []
     links: list[str] = []
     errors: list[FatalError] = []
-    selected, index_prompts, staged = _indexed(root, config, git_dir, cache)
+    selected, index_prompts, staged = _indexed(root, config, index, cache)
     lstat, file_type, regular = os.lstat, stat.S_IFMT, stat.S_IFREG  # one call a file, tens of thousands of files
     for path in selected:
         try:
             info = lstat(path)
             if file_type(info.st_mode) == regular:
-                prompts.append((path, (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)))
+                paths.append(path)
+                stats += (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
                 continue
             key = _stat_prompt(root, path, links)  # a link, or no file
         except FileNotFoundError:
@@ -122,8 +184,29 @@ def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache 
             errors.append(error)
             continue
         if key is not None:
-            prompts.append((path, key))
+            paths.append(path)
+            stats += key
     raise_collected(errors)
+    return _Listed("\0".join(paths), pack_stats(stats), links, index_prompts, staged)
+
+
+def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache | None = None, *, meanwhile: Sequence[Callable[[], object]] = ()) -> Inputs:
+    """Everything for ``root``; the working directory must be ``root``.
+
+    ``meanwhile``: steps of work the caller will likely need next (importing the libraries that read a
+    changed file).  When the index changed since the last run, in a repository with enough prompt files
+    to pay for a child process, they run while a child lists and stats the files, as long as it does
+    (``parallel.alongside``); otherwise not at all.
+    """
+    index = _index_state(git_dir, cache)
+    listed: _Listed | None = None
+    if meanwhile and index.changed(config) and index.files_before() >= OVERLAP_FROM:
+        from prompthooks import parallel
+
+        found = parallel.alongside(lambda: tuple(_listed(root, config, index, cache)), meanwhile)
+        listed = _Listed(*found) if found is not None else None
+    if listed is None:
+        listed = _listed(root, config, index, cache)
     try:
         with open(config.lock, "rb") as file:
             current_lock: bytes | None = file.read()
@@ -132,4 +215,4 @@ def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache 
     merging = git_dir is not None and os.path.exists(os.path.join(git_dir, "MERGE_HEAD"))
     revisions = ["HEAD", "MERGE_HEAD"] if merging else ["HEAD"]
     heads = tuple(found for found in git.read_objects(root, revisions) if found is not None)
-    return Inputs(root, config, prompts, current_lock, tuple(index_prompts), heads, staged, tuple(links))
+    return Inputs(root, config, listed.paths, listed.stats, current_lock, tuple(listed.index_prompts), heads, listed.lock_staged, tuple(listed.links))

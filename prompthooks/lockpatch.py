@@ -14,7 +14,6 @@ results.
 
 from __future__ import annotations
 
-import array
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, NamedTuple
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 from prompthooks import git
 from prompthooks.cache import RACY_NS, Cache
 from prompthooks.errors import FatalError, raise_collected
-from prompthooks.inputs import Inputs, StatKey, stat_key
+from prompthooks.inputs import STAT_BYTES, STAT_FIELDS, Inputs, pack_stats, stat_key
 from prompthooks.records import HASH_SCHEME_DEPENDENCIES, LockEntry, PromptFile
 
 if TYPE_CHECKING:
@@ -58,16 +57,6 @@ class Since(NamedTuple):
     def clean(self, inputs: Inputs) -> bool:
         """The very inputs of a run that found nothing to do."""
         return not self.changed and self.known.passed and (inputs.heads[0][0], inputs.lock_staged) == (self.known.head, self.known.lock_staged)
-
-
-_STAT_BYTES: Final = 32  # a packed stat key
-
-
-def _packed(prompts: list[tuple[str, StatKey]]) -> bytes | None:
-    try:
-        return array.array("q", [value for _, key in prompts for value in key]).tobytes()
-    except OverflowError:
-        return None
 
 
 class _Table(NamedTuple):
@@ -130,41 +119,51 @@ def _same_bytes(path: str, known: bytes) -> bool:
 
 def _changed(inputs: Inputs, known: Known) -> list[str] | None:
     """The prompt files to read again, or None when the set of prompts changed."""
-    stats = _packed(inputs.prompts)
-    if stats is None or len(stats) != len(known.stats) or "\0".join(path for path, _ in inputs.prompts) != known.paths:
+    stats = inputs.stats
+    if len(stats) != len(known.stats) or inputs.paths != known.paths:
         return None
     changed: set[int] = set()
     if stats != known.stats:  # where they differ: from the first differing file to the last, then file by file
         from prompthooks import lockdelta
 
-        first = lockdelta.common_prefix(stats, known.stats) // _STAT_BYTES
-        last = (len(stats) - lockdelta.common_suffix(stats, known.stats, len(stats) - first * _STAT_BYTES)) // _STAT_BYTES
-        for index in range(first, min(last + 1, len(inputs.prompts))):
-            at = index * _STAT_BYTES
-            if stats[at : at + _STAT_BYTES] != known.stats[at : at + _STAT_BYTES]:
+        first = lockdelta.common_prefix(stats, known.stats) // STAT_BYTES
+        last = (len(stats) - lockdelta.common_suffix(stats, known.stats, len(stats) - first * STAT_BYTES)) // STAT_BYTES
+        for index in range(first, min(last + 1, len(stats) // STAT_BYTES)):
+            at = index * STAT_BYTES
+            if stats[at : at + STAT_BYTES] != known.stats[at : at + STAT_BYTES]:
                 changed.add(index)
-    racy = {index for index, (path, _) in enumerate(inputs.prompts) if path in known.racy} if known.racy else set()
+    if not changed and not known.racy:
+        return []
+    paths = inputs.paths.split("\0")
+    racy = {index for index, path in enumerate(paths) if path in known.racy} if known.racy else set()
     for index in racy - changed:
-        path = inputs.prompts[index][0]
+        path = paths[index]
         written = known.racy[path]
         if written is not None and _same_bytes(path, written):
             _PLANNED[path] = written
         else:
             changed.add(index)
-    return [inputs.prompts[index][0] for index in sorted(changed)]
+    return [paths[index] for index in sorted(changed)]
 
 
 _LOADED: Final[dict[str | None, Known]] = {}  # the state this process read, by cache directory: kept again only when it moved
 _PLANNED: Final[dict[str, bytes]] = {}  # the bytes this process's plan took recent files to hold (read, or known by their bytes)
 
 
-def since(inputs: Inputs, cache: Cache) -> Since | None:
-    """The last known state and what changed since, or None when it does not apply (then the whole evaluation)."""
-    _PLANNED.clear()
+def known_state(cache: Cache) -> Known | None:
+    """The last state ``remember`` kept, if any."""
     stored = cache.load(CACHE_FILE)
     if not (isinstance(stored, tuple) and len(stored) == len(Known._fields)):
         return None
     known = _LOADED[cache.directory] = Known(*stored)
+    return known
+
+
+def since(inputs: Inputs, known: Known | None) -> Since | None:
+    """What changed since the last known state, or None when it does not apply (then the whole evaluation)."""
+    _PLANNED.clear()
+    if known is None:
+        return None
     same = (tuple(inputs.config), inputs.index_prompts, inputs.links, inputs.current_lock) == (known.config, known.index_prompts, known.links, known.lock)
     if not same or len(inputs.heads) != 1 or HASH_SCHEME_DEPENDENCIES.encode() in known.lock or b"\n[fragments." in known.lock:
         return None  # another lock, a merge, or composition: evaluated whole
@@ -311,22 +310,25 @@ def remember(cache: Cache, inputs: Inputs, workspace: Workspace, *, written: Map
         with open(inputs.config.lock, "rb") as file:
             if file.read() != workspace.rendered:
                 return False
-        prompts = [(path, stat_key(os.lstat(path)) if path in written else key) for path, key in inputs.prompts]
+        paths = inputs.paths.split("\0") if inputs.paths else []
+        stats = bytearray(inputs.stats)
+        for index, path in enumerate(paths if written else ()):
+            if path in written:  # its stat changed when it was stamped
+                stats[index * STAT_BYTES : (index + 1) * STAT_BYTES] = pack_stats(list(stat_key(os.lstat(path))))
         racy_from = cache.started_ns - RACY_NS
-        racy = [path for path, key in prompts if key[0] >= racy_from]
+        mtimes = memoryview(stats).cast("q")[0::STAT_FIELDS]
+        racy = [paths[index] for index, mtime in enumerate(mtimes) if mtime >= racy_from]
         planned = {**_PLANNED, **written}  # the bytes the plan (and its stamps) stand on
         contents = {path: planned[path] if path in planned and _same_bytes(path, planned[path]) else None for path in racy} if len(racy) <= MOST else None
     except OSError:
         return False
-    stats = _packed(prompts)
-    if contents is None or stats is None:
+    if contents is None:
         return False  # too many files too recent to be known by their stats: evaluated whole until they are old enough
     pending: dict[str, tuple[object, ...]] = {name: tuple(entry) for name, entry in workspace.pending.items()}
     same = [workspace.rendered, *([workspace.current_raw] if workspace.current_raw == workspace.rendered else [])]
     lock_id = next((found for raw in same if (found := git.known_blob_id(raw, len(inputs.heads[0][0]))) is not None), None)
-    paths = "\0".join(path for path, _ in prompts)
     known = Known(
-        tuple(inputs.config), inputs.heads[0][0], paths, stats, inputs.index_prompts, inputs.links, workspace.rendered, inputs.lock_staged, passed, pending, contents, lock_id
+        tuple(inputs.config), inputs.heads[0][0], inputs.paths, bytes(stats), inputs.index_prompts, inputs.links, workspace.rendered, inputs.lock_staged, passed, pending, contents, lock_id
     )
     before = _LOADED.pop(cache.directory, None)
     if before is not None and known._replace(lock_id=None) == before._replace(lock_id=None) and lock_id in (None, before.lock_id):

@@ -32,9 +32,13 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
     cwd = os.getcwd()
     os.chdir(checkout.root)
     cache = Cache(None if args.no_cache else os.path.join(checkout.git_dir, "prompthooks"))
-    collected = inputs.collect(checkout.root, config.load(checkout.root), checkout.git_dir, cache)
     base = getattr(args, "base", None)
-    since = None if base else lockpatch.since(collected, cache)  # only the files changed since a known state, when it applies
+    known = None if base else lockpatch.known_state(cache)
+    # After a run that found nothing to do, a changed index most likely holds a prompt changed since (after one
+    # that wrote files, most likely those files): what reading it imports is worth doing while the files are listed.
+    reading_soon = READING_IMPORTS if known is not None and known.passed else ()
+    collected = inputs.collect(checkout.root, config.load(checkout.root), checkout.git_dir, cache, meanwhile=reading_soon)
+    since = lockpatch.since(collected, known)  # only the files changed since a known state, when it applies
     if since is not None and since.clean(collected):
         return 0
     fingerprint = collected.fingerprint(FORMAT)
@@ -58,6 +62,24 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
     if code == 0 and not cache.is_racy(collected.newest_mtime_ns()):
         cache.remember_clean(fingerprint)
     return code
+
+
+def _prepare_jinja() -> None:
+    from prompthooks import variables
+
+    variables.prepare_jinja()
+
+
+def _import_yaml() -> None:
+    import yaml  # noqa: F401
+
+
+def _import_semver() -> None:
+    import semver  # noqa: F401
+
+
+# What reading a changed prompt imports, the largest first: done while a child lists and stats the files (``inputs.collect``).
+READING_IMPORTS: Final = (_prepare_jinja, _import_yaml, _import_semver)
 
 
 def _staging(evaluated: Workspace, root: str, cwd: str, *, quiet: bool) -> int:

@@ -1,4 +1,5 @@
-"""Read many prompt files on every core: a fresh clone, or a lock made from scratch.
+"""Work on every core: many prompt files read by a pool (a fresh clone, a lock made from scratch),
+or one task done by a forked child while the parent does another (``alongside``).
 
 Only when there are enough files to pay for the workers, and only where
 ``fork`` exists (the workers inherit the parent's imports instead of paying
@@ -9,9 +10,10 @@ serial run reports them.
 
 from __future__ import annotations
 
+import marshal
 import os
 from collections.abc import Callable, Sequence
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from prompthooks.errors import FatalError
 
@@ -54,3 +56,48 @@ def map_all(work: Callable[[Task], Result], tasks: Sequence[Task]) -> list[Resul
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         results = pool.map(functools.partial(_run_chunk, work), chunks)
     return [outcome for outcomes in results for outcome in outcomes]
+
+
+def alongside(work: Callable[[], Any], meanwhile: Sequence[Callable[[], object]]) -> Any | None:
+    """A forked child computes ``work()`` while this process runs the steps of ``meanwhile``; the child's result, or None.
+
+    ``meanwhile`` is work this process will likely need next: its steps run in order, and those left
+    when the child is done are not run (they would only delay the result).  None when there is no
+    second core or no ``fork`` (then nothing of ``meanwhile`` runs), or when ``work`` failed in any
+    way in the child: the caller then does ``work`` itself, so its errors are reported as a serial
+    run reports them.  ``work`` returns what ``marshal`` carries (tuples, lists, strings, bytes,
+    numbers) and prints nothing.
+    """
+    if not hasattr(os, "fork") or cores() < 2:
+        return None
+    import select
+
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: work, hand the result over, and leave without running the parent's exit handlers
+        try:
+            os.close(reading)
+            try:
+                data = marshal.dumps((True, work()))
+            except BaseException:  # noqa: BLE001 - any failure: the parent does the work again, where it is reported
+                data = marshal.dumps((False, None))
+            with os.fdopen(writing, "wb") as handing:
+                handing.write(data)
+        finally:
+            os._exit(0)
+    os.close(writing)
+    pipe = os.fdopen(reading, "rb")
+    try:
+        for step in meanwhile:
+            if select.select([reading], [], [], 0)[0]:
+                break  # the child is done (or gone)
+            step()
+        data = pipe.read()
+    finally:
+        pipe.close()  # first: a child still writing then stops instead of waiting for a reader
+        os.waitpid(child, 0)
+    try:
+        done, result = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+    return result if done else None

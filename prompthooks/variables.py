@@ -104,6 +104,14 @@ def _undeclared(first_use: Mapping[str, int], declared: Interface, path: str) ->
     ]
 
 
+def prepare_jinja() -> None:
+    """Import Jinja2 and build its lexer ahead of the first template to analyse (see ``inputs.collect``)."""
+    import jinja2
+    from jinja2 import meta  # noqa: F401
+
+    jinja2.Environment(extensions=list(JINJA_EXTENSIONS)).parse("")
+
+
 def _jinja(body: str, path: str, first_body_line: int) -> Interface:
     import jinja2  # only for templates the cache does not know
     from jinja2 import meta

@@ -28,7 +28,7 @@ def _both(repo: GitRepo) -> tuple[object, object]:
     collected = inputs.collect(root, config.load(root), checkout.git_dir)
     cache = Cache(os.path.join(checkout.git_dir, "prompthooks"))
     results: list[object] = []
-    since = lockpatch.since(collected, cache)
+    since = lockpatch.since(collected, lockpatch.known_state(cache))
     for evaluate in (lambda: lockpatch.evaluate(collected, cache, since) if since is not None else None, lambda: workspace.evaluate(collected, cache)):
         try:
             results.append(evaluate())
