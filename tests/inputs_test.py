@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from prompthooks import lockfile
+from prompthooks import lockfile, parallel
 from tests.helpers.hook import hook_commit, run
 from tests.helpers.repos import GitRepo
 
@@ -99,3 +102,77 @@ def test_the_index_is_read_again_only_when_git_wrote_it(repo: GitRepo, capsys: p
     os.utime(index, (1_700_000_000, 1_700_000_000))
     run(capsys, "check", "--quiet")
     assert len(listed) == 2
+
+
+def _hook_in_a_process(repo: GitRepo, *args: str) -> tuple[int, str, str, bool]:
+    """The hook in a process of its own (it forks), listing files in a child from the first file; whether it did."""
+    code = (
+        "import sys\n"
+        "from prompthooks import inputs, parallel\n"
+        "inputs.OVERLAP_FROM = 1\n"
+        "used = []\n"
+        "alongside = parallel.alongside\n"
+        "def recorded(work, meanwhile):\n"
+        "    found = alongside(work, meanwhile)\n"
+        "    used.append(found is not None)\n"
+        "    return found\n"
+        "parallel.alongside = recorded\n"
+        "from prompthooks.main import main\n"
+        f"code = main({list(args)!r})\n"
+        "print('alongside', used, file=sys.stderr)\n"
+        "raise SystemExit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, check=False)
+    *err, used = result.stderr.splitlines()
+    return result.returncode, result.stdout, "\n".join(err), used == "alongside [True]"
+
+
+def _aged(repo: GitRepo) -> None:
+    """The files and the index as a repository nobody touched this instant: known by their stats."""
+    for path in [*repo.root.rglob("*.md"), repo.root / "prompts.lock", repo.root / ".git" / "index"]:
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+
+
+@pytest.mark.skipif(parallel.cores() < 2, reason="the child needs a second core")
+def test_a_change_staged_after_a_clean_run_is_listed_by_a_child_with_the_same_result(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in "abc":
+        repo.write(f"prompts/{name}.md", f"---\nname: {name}\n---\n{name}\n")
+    hook_commit(capsys, repo)
+    _aged(repo)
+    assert _hook_in_a_process(repo, "lock") == (0, "", "", False)  # nothing to do: the index is the one read before
+    repo.write("prompts/b.md", repo.read("prompts/b.md") + b"changed\n")
+    repo.git("add", "-A")
+    code, out, err, overlapped = _hook_in_a_process(repo, "lock")
+    assert (code, err, overlapped) == (1, "", True)
+    assert out.splitlines()[0] == "b: 1.0.0 -> 1.0.1 (patch, prompts/b.md)"
+    repo.git("add", "-A")
+    assert _hook_in_a_process(repo, "lock") == (0, "", "", False)  # after a run that wrote files, most likely its output staged: no child
+    assert run(capsys, "check", "--no-cache") == (0, "", "")
+    assert versions(repo) == {"a": "1.0.0", "b": "1.0.1", "c": "1.0.0"}
+
+
+@pytest.mark.skipif(parallel.cores() < 2, reason="the child needs a second core")
+def test_an_error_while_a_child_lists_the_files_is_reported_as_without_one(repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    repo.write("prompts/a.md", "---\nname: a\n---\na\n")
+    hook_commit(capsys, repo)
+    _aged(repo)
+    assert _hook_in_a_process(repo, "lock")[0] == 0
+    outside = tmp_path / "outside.md"
+    outside.write_text("---\nname: o\n---\no\n")
+    os.symlink(outside, repo.root / "prompts" / "o.md")
+    repo.git("add", "-A")
+    code, out, err, overlapped = _hook_in_a_process(repo, "lock")
+    assert not overlapped  # the child failed: the files were listed here, where the error is reported
+    assert (code, out) == (1, "")
+    assert err == "prompts/o.md: symlink points outside the repository; prompts must live in the repository"
+
+
+def test_stat_keys_pack_whatever_the_inode_number() -> None:
+    from prompthooks.inputs import pack_stats, unpack_stats
+
+    keys = [(1_700_000_000_123_456_789, -5, 12, 2**64 - 1), (0, 0, 0, 2**63)]  # inode numbers are unsigned; mtimes may be negative
+    packed = pack_stats([value for key in keys for value in key])
+    assert len(packed) == 64
+    assert pack_stats([value for key in unpack_stats(packed) for value in key]) == packed
+    assert unpack_stats(packed)[0][:3] == keys[0][:3]
+    assert unpack_stats(packed)[0][3] != unpack_stats(packed)[1][3]

@@ -63,3 +63,40 @@ def test_the_hook_says_the_same_with_a_pool(repo: GitRepo, capsys: pytest.Captur
     monkeypatch.setattr(parallel, "MIN_TASKS", 10**9)
     assert run(capsys, "check", "--no-cache") == serial
     assert serial[0] == 1 and "p2: prompts.lock has 1.0.0" in serial[1] and "(major: adds variable whom" in serial[1]
+
+
+@needs_two_cores
+def test_alongside_gives_what_the_child_computed_while_the_steps_ran_here() -> None:
+    import os
+    import time
+
+    ran: list[int] = []
+
+    def slow_work() -> tuple[int, str]:
+        time.sleep(0.3)
+        return os.getpid(), "listed"
+
+    found = parallel.alongside(slow_work, [lambda: ran.append(os.getpid()), lambda: ran.append(os.getpid())])
+    assert found is not None and found[1] == "listed"
+    assert found[0] != os.getpid()  # computed by the child
+    assert ran == [os.getpid(), os.getpid()]  # every step ran here, while the child worked
+
+
+@needs_two_cores
+def test_alongside_skips_the_steps_left_once_the_child_is_done() -> None:
+    import time
+
+    ran: list[str] = []
+    found = parallel.alongside(lambda: 42, [lambda: (time.sleep(0.3), ran.append("first")), lambda: ran.append("second")])
+    assert found == 42
+    assert ran == ["first"]  # the second would only have delayed the result
+
+
+@needs_two_cores
+def test_alongside_gives_none_when_the_child_fails_so_the_caller_does_the_work(capfd: pytest.CaptureFixture[str]) -> None:
+    def failing() -> None:
+        raise FatalError("no such file", path="p.jinja2")
+
+    assert parallel.alongside(failing, [lambda: None]) is None
+    assert parallel.alongside(lambda: object(), []) is None  # what marshal cannot carry is a failure too
+    assert capfd.readouterr() == ("", "")  # the child says nothing: the caller reports the error
