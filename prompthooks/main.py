@@ -41,8 +41,8 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
     since = lockpatch.since(collected, known)  # only the files changed since a known state, when it applies
     if since is not None and since.clean(collected):
         return 0
-    fingerprint = collected.fingerprint(FORMAT)
-    if not base and since is None and cache.is_known_clean(fingerprint):
+    fingerprint = collected.fingerprint(FORMAT) if not base and since is None else None  # megabytes in a monorepo: only when used
+    if fingerprint is not None and cache.is_known_clean(fingerprint):
         return 0
     evaluated = lockpatch.evaluate(collected, cache, since) if since is not None else None
     if evaluated is None:
@@ -60,7 +60,7 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
         code |= basecheck.report(checkout.root, base, evaluated, cache, quiet=args.quiet)
     lockpatch.remember(cache, collected, evaluated, written=written, passed=code == 0)
     if code == 0 and not cache.is_racy(collected.newest_mtime_ns()):
-        cache.remember_clean(fingerprint)
+        cache.remember_clean(fingerprint if fingerprint is not None else collected.fingerprint(FORMAT))
     return code
 
 
@@ -78,8 +78,13 @@ def _import_semver() -> None:
     import semver  # noqa: F401
 
 
+def _import_planning() -> None:
+    from prompthooks import lockplan, promptfile, versionguard, workspace  # noqa: F401
+    from prompthooks.commands import lock  # noqa: F401
+
+
 # What reading a changed prompt imports, the largest first: done while a child lists and stats the files (``inputs.collect``).
-READING_IMPORTS: Final = (_prepare_jinja, _import_yaml, _import_semver)
+READING_IMPORTS: Final = (_prepare_jinja, _import_yaml, _import_semver, _import_planning)
 
 
 def _staging(evaluated: Workspace, root: str, cwd: str, *, quiet: bool) -> int:
