@@ -239,6 +239,7 @@ def _hook_command(commands: argparse._SubParsersAction[_ArgumentParser], name: s
     command = commands.add_parser(name, help=help_, description=help_)
     command.add_argument("-q", "--quiet", action="store_true", help="print nothing; only the exit code tells")
     command.add_argument("--no-cache", action="store_true", help="ignore and do not update the cache under .git/")
+    command.set_defaults(leave_at_once=True)
     return command
 
 
@@ -529,6 +530,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
         sys.stdout.flush()  # a reader that left early is found here, not at interpreter exit
+        if argv is None and getattr(args, "leave_at_once", False):
+            # The hook's process holds tens of thousands of small objects and the modules of the libraries it
+            # imported; tearing them down costs more than answering an unchanged repository.  What it wrote is
+            # closed, its children are reaped, and no library it uses has exit handlers: nothing is lost.
+            sys.stderr.flush()
+            os._exit(result)
         return result
     except BrokenPipeError:
         return _output_closed()
