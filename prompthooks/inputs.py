@@ -160,10 +160,11 @@ class _Listed(NamedTuple):
     links: list[str]
     index_prompts: list[tuple[str, str]]
     lock_staged: str | None
+    heads: list[tuple[str, bytes]]
 
 
-def _listed(root: str, config: Config, index: _IndexState, cache: Cache | None) -> _Listed:
-    """The prompt files with their stats (see ``Inputs``); the working directory must be ``root``."""
+def _listed(root: str, config: Config, git_dir: str | None, index: _IndexState, cache: Cache | None) -> _Listed:
+    """The prompt files with their stats, and the commits (see ``Inputs``); the working directory must be ``root``."""
     paths: list[str] = []
     stats: list[int] = []
     links: list[str] = []
@@ -187,7 +188,9 @@ def _listed(root: str, config: Config, index: _IndexState, cache: Cache | None) 
             paths.append(path)
             stats += key
     raise_collected(errors)
-    return _Listed("\0".join(paths), pack_stats(stats), links, index_prompts, staged)
+    merging = git_dir is not None and os.path.exists(os.path.join(git_dir, "MERGE_HEAD"))
+    heads = [found for found in git.read_objects(root, ["HEAD", "MERGE_HEAD"] if merging else ["HEAD"]) if found is not None]
+    return _Listed("\0".join(paths), pack_stats(stats), links, index_prompts, staged, heads)
 
 
 def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache | None = None, *, meanwhile: Sequence[Callable[[], object]] = ()) -> Inputs:
@@ -203,16 +206,14 @@ def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache 
     if meanwhile and index.changed(config) and index.files_before() >= OVERLAP_FROM:
         from prompthooks import parallel
 
-        found = parallel.alongside(lambda: tuple(_listed(root, config, index, cache)), meanwhile)
+        found = parallel.alongside(lambda: tuple(_listed(root, config, git_dir, index, cache)), meanwhile)
         listed = _Listed(*found) if found is not None else None
     if listed is None:
-        listed = _listed(root, config, index, cache)
+        listed = _listed(root, config, git_dir, index, cache)
     try:
         with open(config.lock, "rb") as file:
             current_lock: bytes | None = file.read()
     except FileNotFoundError:
         current_lock = None
-    merging = git_dir is not None and os.path.exists(os.path.join(git_dir, "MERGE_HEAD"))
-    revisions = ["HEAD", "MERGE_HEAD"] if merging else ["HEAD"]
-    heads = tuple(found for found in git.read_objects(root, revisions) if found is not None)
+    heads = tuple((commit, data) for commit, data in listed.heads)
     return Inputs(root, config, listed.paths, listed.stats, current_lock, tuple(listed.index_prompts), heads, listed.lock_staged, tuple(listed.links))

@@ -135,7 +135,7 @@ def _changed(inputs: Inputs, known: Known) -> list[str] | None:
     if not changed and not known.racy:
         return []
     paths = inputs.paths.split("\0")
-    racy = {index for index, path in enumerate(paths) if path in known.racy} if known.racy else set()
+    racy = {paths.index(path) for path in known.racy}  # at most MOST of them, all among the known state's paths: the same as these
     for index in racy - changed:
         path = paths[index]
         written = known.racy[path]

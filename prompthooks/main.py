@@ -79,7 +79,7 @@ def _import_semver() -> None:
 
 
 def _import_planning() -> None:
-    from prompthooks import lockplan, promptfile, versionguard, workspace  # noqa: F401
+    from prompthooks import lockdelta, lockplan, promptfile, versionguard, workspace  # noqa: F401
     from prompthooks.commands import lock  # noqa: F401
 
 
