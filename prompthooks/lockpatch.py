@@ -257,6 +257,8 @@ def _planned(
     held = lockplan.NO_HISTORY
     if tables:
         held = versionguard.held(inputs.root, config.lock, {head: head_object}, {head: committed} if committed is not None else {}, cache)
+    elif committed is not None:  # committed on top of that state, no prompt changed since: keep its history for the next change
+        versionguard.note(inputs.root, config.lock, head, known.head, committed, cache)
     entries: dict[str, LockEntry] = {}
     current: dict[str, LockEntry] = {}
     changes: list[lockplan.Change] = []

@@ -29,7 +29,10 @@ from prompthooks.lockplan import Held, held_hash
 from prompthooks.records import LockEntry
 
 CACHE_PREFIX: Final = "history-"  # one file per summarized commit
-KEPT: Final = 8  # summaries kept: of the commits the hook saw last (each one reaches back through its history)
+DELTA: Final = "-on-"  # history-<commit>-on-<parent>: the commit's summary is its parent's and what it brought in
+KEPT: Final = 8  # summaries kept: of the commits the hook saw last (each one reaches back through its history), and what they stand on
+MOST_IN_DELTA: Final = 256  # entries a commit brings in: a commit bringing in more is kept whole
+LONGEST_CHAIN: Final = 64  # summaries kept as their parent's and a delta, one on another: then one is kept whole
 TRIED: Final = 3  # the most recent of them that a commit none was kept for is measured against (a git command each)
 
 Intro = tuple[str, ...]  # the commits that brought a (name, version, hash) into the lock's history
@@ -167,20 +170,90 @@ def _parents(commit_object: bytes) -> list[str]:
     return [line[len(b"parent ") :].decode() for line in header.splitlines() if line.startswith(b"parent ")]
 
 
-def _load(cache: Cache, root: str, lock_path: str, commit: str) -> Summary | None:
-    found = _MEMO.get((root, lock_path, commit))
-    if found is None:
-        stored = cache.load(CACHE_PREFIX + commit)
-        if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == lock_path:
-            found = _MEMO[(root, lock_path, commit)] = Summary(Hashes(stored[1]), stored[2])
+def _kept(cache: Cache) -> dict[str, tuple[str, str | None]]:
+    """The kept summaries, the most recently written first: commit -> (file name, the parent it stands on, None when whole)."""
+    found: dict[str, tuple[str, str | None]] = {}
+    for name in cache.stored(CACHE_PREFIX):
+        commit, _, parent = name[len(CACHE_PREFIX) :].partition(DELTA)
+        found.setdefault(commit, (name, parent or None))
     return found
 
 
-def _keep(cache: Cache, root: str, lock_path: str, commit: str, summary: Summary) -> None:
+def _chain(kept: Mapping[str, tuple[str, str | None]], commit: str) -> list[str] | None:
+    """The commits whose kept files ``commit``'s summary is read from, down to a whole one; None when one is missing."""
+    chain = [commit]
+    while commit in kept and len(chain) <= LONGEST_CHAIN:
+        parent = kept[commit][1]
+        if parent is None:
+            return chain
+        commit = parent
+        chain.append(commit)
+    return None
+
+
+def _load(cache: Cache, root: str, lock_path: str, commit: str) -> Summary | None:
+    found = _MEMO.get((root, lock_path, commit))
+    if found is not None:
+        return found
+    kept = _kept(cache)
+    chain = _chain(kept, commit)
+    if chain is None:
+        return None
+    base: Summary | None = None
+    to_read: list[str] = []
+    for at in chain:  # down to one this process has, or to the whole one
+        base = _MEMO.get((root, lock_path, at))
+        if base is not None:
+            break
+        to_read.append(at)
+    for at in reversed(to_read):  # then each one on the one below
+        name, parent = kept[at]
+        stored = cache.load(name)
+        if parent is None and isinstance(stored, tuple) and len(stored) == 3 and stored[0] == lock_path:
+            base = Summary(Hashes(stored[1]), stored[2])
+        elif parent is not None and base is not None and isinstance(stored, tuple) and len(stored) == 2 and stored[0] == lock_path:
+            growing = _Growing(base)
+            growing.add(at, ((entry_name, LockEntry(*entry)) for entry_name, entry in stored[1]), only_new=True)
+            base = growing.summary()
+        else:
+            return None
+        _MEMO[(root, lock_path, at)] = base
+    return base
+
+
+def _keep(cache: Cache, root: str, lock_path: str, commit: str, summary: Summary, on: tuple[str, Mapping[str, LockEntry]] | None = None) -> None:
+    """Keep ``summary``; ``on``: the commit's only parent and what it brought in, to keep it as a delta when that is kept."""
     _MEMO[(root, lock_path, commit)] = summary
-    cache.store(CACHE_PREFIX + commit, (lock_path, *_encoded(summary)))
-    for name in cache.stored(CACHE_PREFIX)[KEPT:]:
-        cache.remove(name)
+    if on is None or not _keep_delta(cache, lock_path, commit, *on):
+        cache.store(CACHE_PREFIX + commit, (lock_path, *_encoded(summary)))
+        _evict(cache)
+
+
+def _keep_delta(cache: Cache, lock_path: str, commit: str, parent: str, entries: Mapping[str, LockEntry]) -> bool:
+    chain = _chain(_kept(cache), parent)
+    if chain is None or len(chain) >= LONGEST_CHAIN or len(entries) > MOST_IN_DELTA:
+        return False
+    cache.store(f"{CACHE_PREFIX}{commit}{DELTA}{parent}", (lock_path, [(name, tuple(entry)) for name, entry in entries.items()]))
+    _evict(cache)
+    return True
+
+
+def _evict(cache: Cache) -> None:
+    """Keep the summaries of the commits written last, and those they stand on."""
+    kept = _kept(cache)
+    needed = {at for commit in list(kept)[:KEPT] for at in _chain(kept, commit) or [commit]}
+    for commit, (name, _) in kept.items():
+        if commit not in needed:
+            cache.remove(name)
+
+
+def note(root: str, lock_path: str, commit: str, parent: str, entries: Mapping[str, LockEntry], cache: Cache) -> None:
+    """Keep the summary of ``commit`` (whose only parent is ``parent``) as its parent's and ``entries``, what it
+    brought in, without reading the parent's: when that is kept.  A commit that changed no prompt costs nothing
+    then, and the next one that does reads one kept summary instead of the lock at the commits between.
+    """
+    if (root, lock_path, commit) not in _MEMO and commit not in _kept(cache):
+        _keep_delta(cache, lock_path, commit, parent, entries)
 
 
 def _walked(root: str, lock_path: str, base: Summary, revisions: list[str]) -> Summary:
@@ -197,7 +270,7 @@ def _from_kept(root: str, lock_path: str, commit: str, cache: Cache) -> Summary:
     """The summary of a commit none was kept for: from the kept one closest to it, and the commits between."""
     best: tuple[tuple[int, int], str] | None = None
     made = [known for (place, path, known) in reversed(_MEMO) if (place, path) == (root, lock_path)]  # this process's, newest first
-    tips = dict.fromkeys([*made, *(name[len(CACHE_PREFIX) :] for name in cache.stored(CACHE_PREFIX))])
+    tips = dict.fromkeys([*made, *_kept(cache)])
     for tip in list(tips)[:TRIED]:
         counts = git.left_right_count(root, tip, commit)  # (only the kept one reaches, only this one reaches)
         if counts is not None and (best is None or (counts[1], counts[0]) < best[0]):
@@ -227,9 +300,10 @@ def summary(root: str, lock_path: str, commit: str, cache: Cache, commit_object:
         growing = _Growing(_union([item for item in known if item is not None]))
         growing.add(commit, entries.items(), only_new=True)
         found = growing.summary()
+        _keep(cache, root, lock_path, commit, found, (parents[0], entries) if len(parents) == 1 else None)
     else:
         found = _from_kept(root, lock_path, commit, cache)
-    _keep(cache, root, lock_path, commit, found)
+        _keep(cache, root, lock_path, commit, found)
     return found
 
 

@@ -229,3 +229,52 @@ def test_a_fresh_clone_of_many_prompts_reads_the_history_while_it_reads_the_file
     assert walked_here == []  # the child read it
     assert (clone.root / ".git" / "prompthooks" / f"history-{clone.git('rev-parse', 'HEAD').strip()}").exists()  # and kept it
     assert _summarized(clone, "HEAD") == _reference(clone, "HEAD")  # handed over by it
+
+
+def _kept_files(repo: GitRepo) -> list[str]:
+    return sorted(path.name for path in (repo.root / ".git" / "prompthooks").glob(versionguard.CACHE_PREFIX + "*"))
+
+
+def _commits_changing_no_prompt(capsys: pytest.CaptureFixture[str], repo: GitRepo, count: int) -> None:
+    for i in range(count):
+        repo.write("notes.txt", f"note {i}\n")
+        versionguard._MEMO.clear()  # each hook run is a process of its own
+        hook_commit(capsys, repo, f"notes {i}")
+
+
+def test_commits_that_change_no_prompt_keep_the_history_without_reading_it(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in "ab":
+        repo.write(f"prompts/{name}.md", f"---\nname: {name}\n---\n{name}\n")
+    hook_commit(capsys, repo)
+    repo.write("prompts/a.md", "---\nname: a\nversion: 1.0.0\n---\na, changed\n")
+    hook_commit(capsys, repo)
+    _commits_changing_no_prompt(capsys, repo, versionguard.KEPT + 3)
+    assert any(versionguard.DELTA in name for name in _kept_files(repo))  # each kept as its parent's, and what it brought in
+    walked = counting(monkeypatch, versionguard, "_walked")
+    repo.write("prompts/a.md", "---\nname: a\nversion: 1.0.1\n---\na, changed again\n")
+    versionguard._MEMO.clear()
+    assert hook_commit(capsys, repo).splitlines()[0] == "a: 1.0.1 -> 1.0.2 (patch, prompts/a.md)"
+    assert walked == []  # no lock read from history: the kept summaries stand on one another
+    versionguard._MEMO.clear()
+    assert _summarized(repo, "HEAD") == _reference(repo, "HEAD")
+    assert len([name for name in _kept_files(repo) if versionguard.DELTA not in name]) <= versionguard.KEPT
+
+
+def test_a_kept_delta_whose_base_is_gone_reads_the_history_instead(repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    repo.write("prompts/a.md", "---\nname: a\n---\na\n")
+    hook_commit(capsys, repo)
+    repo.write("prompts/a.md", "---\nname: a\nversion: 1.0.0\n---\na, changed\n")
+    hook_commit(capsys, repo)
+    _commits_changing_no_prompt(capsys, repo, 3)
+    for name in _kept_files(repo):
+        if versionguard.DELTA not in name:
+            (repo.root / ".git" / "prompthooks" / name).unlink()  # the whole summaries the deltas stand on
+    walked = counting(monkeypatch, versionguard, "_walked")
+    repo.write("prompts/a.md", "---\nname: a\nversion: 1.0.1\n---\na, changed again\n")
+    versionguard._MEMO.clear()
+    assert hook_commit(capsys, repo).splitlines()[0] == "a: 1.0.1 -> 1.0.2 (patch, prompts/a.md)"
+    assert walked != []
+    versionguard._MEMO.clear()
+    assert _summarized(repo, "HEAD") == _reference(repo, "HEAD")

@@ -214,10 +214,16 @@ class Team:
         if paths:
             path = self.rng.choice(paths)
             target = path.replace("drafts/", "prompts/", 1)
-            if self.rng.random() < 0.5:
-                self.repo.write(path, self.repo.read(path) + b"changed while away\n")
-            if self.move(path, target):
+            changed = self.rng.random() < 0.5
+            if self.move(path, target):  # (a move refused leaves the tree as it was: the next step may switch branches)
+                if changed:
+                    self.repo.write(target, self.repo.read(target) + b"changed while away\n")
                 self.hook_commit(f"move {path} back")
+
+    def chore(self) -> None:
+        """A commit that changes no prompt (most commits of a repository that also holds code)."""
+        self.repo.write("notes.txt", f"{self.rng.choice(WORDS)}\n")
+        self.hook_commit("chore")
 
     def rename(self) -> None:
         paths = self.tracked("prompts")
@@ -290,7 +296,7 @@ class Team:
         self.committed()
 
     STEPS_WEIGHTED = (("edit", 8), ("bump", 2), ("add", 3), ("delete", 2), ("move_out", 2), ("move_back", 2), ("rename", 2),
-                      ("revert", 2), ("new_feature", 2), ("switch", 2), ("integrate", 3))
+                      ("revert", 2), ("new_feature", 2), ("switch", 2), ("integrate", 3), ("chore", 3))
 
     def play(self, steps: int) -> None:
         names = [name for name, weight in self.STEPS_WEIGHTED for _ in range(weight)]
