@@ -24,7 +24,7 @@ from prompthooks.inputs import StatKey
 from prompthooks.lockfile import Entries, Fragments, chunk_keys
 from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
-FORMAT: Final = (8, __version__, sys.version)  # 8: history summaries per commit, with their intro commits, one name at a time; the known state
+FORMAT: Final = (9, __version__, sys.version)  # 9: history summaries kept whole or as a base and what each commit since brought in
 RACY_NS: Final = 2_000_000_000
 
 

@@ -21,7 +21,7 @@ import functools
 import marshal
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from prompthooks import git
 from prompthooks.cache import Cache
@@ -29,10 +29,10 @@ from prompthooks.lockplan import Held, held_hash
 from prompthooks.records import LockEntry
 
 CACHE_PREFIX: Final = "history-"  # one file per summarized commit
-DELTA: Final = "-on-"  # history-<commit>-on-<parent>: the commit's summary is its parent's and what it brought in
-KEPT: Final = 8  # summaries kept: of the commits the hook saw last (each one reaches back through its history), and what they stand on
-MOST_IN_DELTA: Final = 256  # entries a commit brings in: a commit bringing in more is kept whole
-LONGEST_CHAIN: Final = 64  # summaries kept as their parent's and a delta, one on another: then one is kept whole
+DELTA: Final = "-on-"  # history-<commit>-on-<base>: a kept whole summary and what each commit since brought in
+KEPT: Final = 8  # summaries kept: of the commits the hook saw last (each one reaches back through its history), and their bases
+MOST_IN_DELTA: Final = 1024  # entries brought in since the base: then a commit's summary is kept whole
+LONGEST_DELTA: Final = 256  # commits since the base: likewise
 TRIED: Final = 3  # the most recent of them that a commit none was kept for is measured against (a git command each)
 
 Intro = tuple[str, ...]  # the commits that brought a (name, version, hash) into the lock's history
@@ -170,25 +170,30 @@ def _parents(commit_object: bytes) -> list[str]:
     return [line[len(b"parent ") :].decode() for line in header.splitlines() if line.startswith(b"parent ")]
 
 
+Brought = list[tuple[str, list[tuple[str, tuple[Any, ...]]]]]  # (commit, its (name, lock entry)s), first parents first
+
+
 def _kept(cache: Cache) -> dict[str, tuple[str, str | None]]:
-    """The kept summaries, the most recently written first: commit -> (file name, the parent it stands on, None when whole)."""
+    """The kept summaries, the most recently written first: commit -> (file name, its base; None when kept whole)."""
     found: dict[str, tuple[str, str | None]] = {}
     for name in cache.stored(CACHE_PREFIX):
-        commit, _, parent = name[len(CACHE_PREFIX) :].partition(DELTA)
-        found.setdefault(commit, (name, parent or None))
+        commit, _, base = name[len(CACHE_PREFIX) :].partition(DELTA)
+        found.setdefault(commit, (name, base or None))
     return found
 
 
-def _chain(kept: Mapping[str, tuple[str, str | None]], commit: str) -> list[str] | None:
-    """The commits whose kept files ``commit``'s summary is read from, down to a whole one; None when one is missing."""
-    chain = [commit]
-    while commit in kept and len(chain) <= LONGEST_CHAIN:
-        parent = kept[commit][1]
-        if parent is None:
-            return chain
-        commit = parent
-        chain.append(commit)
-    return None
+def _whole(cache: Cache, kept: Mapping[str, tuple[str, str | None]], root: str, lock_path: str, commit: str) -> Summary | None:
+    found = _MEMO.get((root, lock_path, commit))
+    if found is None and commit in kept and kept[commit][1] is None:
+        stored = cache.load(kept[commit][0])
+        if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == lock_path:
+            found = _MEMO[(root, lock_path, commit)] = Summary(Hashes(stored[1]), stored[2])
+    return found
+
+
+def _brought(cache: Cache, kept: Mapping[str, tuple[str, str | None]], lock_path: str, commit: str) -> Brought | None:
+    stored = cache.load(kept[commit][0]) if commit in kept and kept[commit][1] is not None else None
+    return stored[1] if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == lock_path else None
 
 
 def _load(cache: Cache, root: str, lock_path: str, commit: str) -> Summary | None:
@@ -196,29 +201,17 @@ def _load(cache: Cache, root: str, lock_path: str, commit: str) -> Summary | Non
     if found is not None:
         return found
     kept = _kept(cache)
-    chain = _chain(kept, commit)
-    if chain is None:
+    base = kept[commit][1] if commit in kept else None
+    if base is None:
+        return _whole(cache, kept, root, lock_path, commit)
+    start, brought = _whole(cache, kept, root, lock_path, base), _brought(cache, kept, lock_path, commit)
+    if start is None or brought is None:
         return None
-    base: Summary | None = None
-    to_read: list[str] = []
-    for at in chain:  # down to one this process has, or to the whole one
-        base = _MEMO.get((root, lock_path, at))
-        if base is not None:
-            break
-        to_read.append(at)
-    for at in reversed(to_read):  # then each one on the one below
-        name, parent = kept[at]
-        stored = cache.load(name)
-        if parent is None and isinstance(stored, tuple) and len(stored) == 3 and stored[0] == lock_path:
-            base = Summary(Hashes(stored[1]), stored[2])
-        elif parent is not None and base is not None and isinstance(stored, tuple) and len(stored) == 2 and stored[0] == lock_path:
-            growing = _Growing(base)
-            growing.add(at, ((entry_name, LockEntry(*entry)) for entry_name, entry in stored[1]), only_new=True)
-            base = growing.summary()
-        else:
-            return None
-        _MEMO[(root, lock_path, at)] = base
-    return base
+    growing = _Growing(start)
+    for at, entries in brought:
+        growing.add(at, ((name, LockEntry(*entry)) for name, entry in entries), only_new=True)
+    found = _MEMO[(root, lock_path, commit)] = growing.summary()
+    return found
 
 
 def _keep(cache: Cache, root: str, lock_path: str, commit: str, summary: Summary, on: tuple[str, Mapping[str, LockEntry]] | None = None) -> None:
@@ -230,27 +223,36 @@ def _keep(cache: Cache, root: str, lock_path: str, commit: str, summary: Summary
 
 
 def _keep_delta(cache: Cache, lock_path: str, commit: str, parent: str, entries: Mapping[str, LockEntry]) -> bool:
-    chain = _chain(_kept(cache), parent)
-    if chain is None or len(chain) >= LONGEST_CHAIN or len(entries) > MOST_IN_DELTA:
+    """Keep ``commit``'s summary as its parent's base and what each commit since brought in, when the parent's is kept."""
+    kept = _kept(cache)
+    if parent not in kept:
         return False
-    cache.store(f"{CACHE_PREFIX}{commit}{DELTA}{parent}", (lock_path, [(name, tuple(entry)) for name, entry in entries.items()]))
+    base = kept[parent][1]
+    before = [] if base is None else _brought(cache, kept, lock_path, parent)
+    if before is None:
+        return False
+    brought: Brought = [*before, (commit, [(name, tuple(entry)) for name, entry in entries.items()])]
+    if len(brought) > LONGEST_DELTA or sum(len(found) for _, found in brought) > MOST_IN_DELTA:
+        return False
+    cache.store(f"{CACHE_PREFIX}{commit}{DELTA}{base or parent}", (lock_path, brought))
     _evict(cache)
     return True
 
 
 def _evict(cache: Cache) -> None:
-    """Keep the summaries of the commits written last, and those they stand on."""
+    """Keep the summaries of the commits written last, and the whole ones they stand on."""
     kept = _kept(cache)
-    needed = {at for commit in list(kept)[:KEPT] for at in _chain(kept, commit) or [commit]}
+    needed = {commit for commit in list(kept)[:KEPT]}
+    needed |= {base for commit in needed if (base := kept[commit][1]) is not None}
     for commit, (name, _) in kept.items():
         if commit not in needed:
             cache.remove(name)
 
 
 def note(root: str, lock_path: str, commit: str, parent: str, entries: Mapping[str, LockEntry], cache: Cache) -> None:
-    """Keep the summary of ``commit`` (whose only parent is ``parent``) as its parent's and ``entries``, what it
-    brought in, without reading the parent's: when that is kept.  A commit that changed no prompt costs nothing
-    then, and the next one that does reads one kept summary instead of the lock at the commits between.
+    """Keep the summary of ``commit`` (whose only parent is ``parent``) as a delta, when the parent's is kept, without
+    reading the parent's: ``entries`` are what the commit brought in.  A commit that changed no prompt costs
+    nothing then, and the next one that does reads a kept summary instead of the lock at the commits between.
     """
     if (root, lock_path, commit) not in _MEMO and commit not in _kept(cache):
         _keep_delta(cache, lock_path, commit, parent, entries)
