@@ -25,6 +25,7 @@ INDEX_CACHE: Final = "index"  # what the index says, while it is the same file
 # Prompt files from which listing them takes about as long as importing Jinja2 (the first step done alongside):
 # with fewer, a commit that changes no prompt would wait for an import it does not need.
 OVERLAP_FROM: Final = 8000
+SPLIT_FROM: Final = 4000  # prompt files: from here, a child process states half of them
 
 
 class Inputs(NamedTuple):
@@ -165,13 +166,16 @@ class _Listed(NamedTuple):
     heads: list[tuple[str, bytes]]
 
 
-def _listed(root: str, config: Config, git_dir: str | None, index: _IndexState, cache: Cache | None) -> _Listed:
-    """The prompt files with their stats, and the commits (see ``Inputs``); the working directory must be ``root``."""
-    paths: list[str] = []
-    stats: list[int] = []
-    links: list[str] = []
-    errors: list[FatalError] = []
-    selected, index_prompts, staged = _indexed(root, config, index, cache)
+class _Stated(NamedTuple):
+    paths: list[str]
+    stats: list[int]  # four numbers a file
+    links: list[str]
+    errors: list[FatalError]
+
+
+def _stat_files(root: str, selected: Sequence[str]) -> _Stated:
+    stated = _Stated([], [], [], [])
+    paths, stats = stated.paths, stated.stats
     lstat, file_type, regular = os.lstat, stat.S_IFMT, stat.S_IFREG  # one call a file, tens of thousands of files
     for path in selected:
         try:
@@ -180,19 +184,43 @@ def _listed(root: str, config: Config, git_dir: str | None, index: _IndexState, 
                 paths.append(path)
                 stats += (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
                 continue
-            key = _stat_prompt(root, path, links)  # a link, or no file
+            key = _stat_prompt(root, path, stated.links)  # a link, or no file
         except FileNotFoundError:
             continue  # deleted but not yet staged: it is leaving the lock
         except FatalError as error:
-            errors.append(error)
+            stated.errors.append(error)
             continue
         if key is not None:
             paths.append(path)
             stats += key
-    raise_collected(errors)
+    return stated
+
+
+def _stat_halves(root: str, selected: Sequence[str]) -> _Stated:
+    """The second half stated by a forked child while this process states the first (one interpreter cannot run
+    two ``lstat`` loops at once; git's preload-index uses threads for the same reason)."""
+    from prompthooks import parallel
+
+    middle = len(selected) // 2
+    first: list[_Stated] = []
+    found = parallel.alongside(lambda: tuple(_stat_files(root, selected[middle:])), [lambda: first.append(_stat_files(root, selected[:middle]))])
+    halves = [first[0] if first else _stat_files(root, selected[:middle]), _Stated(*found) if found is not None else _Stated([], [], [], [])]
+    if found is None:  # no second core, or an error there: said from here, as without a child
+        halves[1] = _stat_files(root, selected[middle:])
+    return _Stated(*(one + other for one, other in zip(*halves, strict=True)))
+
+
+def _listed(root: str, config: Config, git_dir: str | None, index: _IndexState, cache: Cache | None, *, split: bool = True) -> _Listed:
+    """The prompt files with their stats, and the commits (see ``Inputs``); the working directory must be ``root``.
+
+    ``split``: with many files, state half of them in a child process.
+    """
+    selected, index_prompts, staged = _indexed(root, config, index, cache)
+    stated = _stat_halves(root, selected) if split and len(selected) >= SPLIT_FROM else _stat_files(root, selected)
+    raise_collected(stated.errors)
     merging = git_dir is not None and os.path.exists(os.path.join(git_dir, "MERGE_HEAD"))
     heads = [found for found in git.read_objects(root, ["HEAD", "MERGE_HEAD"] if merging else ["HEAD"]) if found is not None]
-    return _Listed("\0".join(paths), pack_stats(stats), links, index_prompts, staged, heads)
+    return _Listed("\0".join(stated.paths), pack_stats(stated.stats), stated.links, index_prompts, staged, heads)
 
 
 def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache | None = None, *, meanwhile: Sequence[Callable[[], object]] = ()) -> Inputs:
@@ -208,7 +236,7 @@ def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache 
     if meanwhile and index.changed(config) and index.files_before() >= OVERLAP_FROM:
         from prompthooks import parallel
 
-        found = parallel.alongside(lambda: tuple(_listed(root, config, git_dir, index, cache)), meanwhile)
+        found = parallel.alongside(lambda: tuple(_listed(root, config, git_dir, index, cache, split=False)), meanwhile)
         listed = _Listed(*found) if found is not None else None
     if listed is None:
         listed = _listed(root, config, git_dir, index, cache)

@@ -176,3 +176,39 @@ def test_stat_keys_pack_whatever_the_inode_number() -> None:
     assert pack_stats([value for key in unpack_stats(packed) for value in key]) == packed
     assert unpack_stats(packed)[0][:3] == keys[0][:3]
     assert unpack_stats(packed)[0][3] != unpack_stats(packed)[1][3]
+
+
+def _collected_in_a_process(repo: GitRepo, split_from: int) -> str:
+    """``inputs.collect`` in a process of its own (it may fork), stating half the files in a child from ``split_from`` files."""
+    code = (
+        "import marshal, os\n"
+        "from prompthooks import config, errors, inputs\n"
+        f"inputs.SPLIT_FROM = {split_from}\n"
+        "try:\n"
+        "    found = inputs.collect(os.getcwd(), config.load(os.getcwd()))\n"
+        "except errors.FatalError as error:\n"
+        "    print('error', error)\n"
+        "else:\n"
+        "    print(marshal.dumps(tuple(found[2:])).hex())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.skipif(parallel.cores() < 2, reason="the child needs a second core")
+def test_files_stated_in_two_halves_are_the_files_stated_in_one_pass(repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for i in range(7):
+        repo.write(f"prompts/p{i}.md", f"---\nname: p{i}\n---\n{i}\n")
+    repo.write("notes/target.txt", "linked\n")
+    os.symlink("../notes/target.txt", repo.root / "prompts" / "z_link.md")
+    hook_commit(capsys, repo)
+    os.remove(repo.root / "prompts" / "p5.md")  # deleted, not staged: leaving the lock
+    assert _collected_in_a_process(repo, 2) == _collected_in_a_process(repo, 10**9)
+    outside = tmp_path / "outside.md"
+    outside.write_text("---\nname: o\n---\no\n")
+    os.symlink(outside, repo.root / "prompts" / "zz.md")  # in the second half: the child's error is said from here
+    repo.git("add", "-A")
+    said = _collected_in_a_process(repo, 2)
+    assert said == _collected_in_a_process(repo, 10**9)
+    assert said.strip() == "error prompts/zz.md: symlink points outside the repository; prompts must live in the repository"

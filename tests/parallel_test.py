@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from prompthooks import parallel, promptfile
@@ -83,12 +85,23 @@ def test_alongside_gives_what_the_child_computed_while_the_steps_ran_here() -> N
 
 
 @needs_two_cores
-def test_alongside_skips_the_steps_left_once_the_child_is_done() -> None:
+def test_alongside_skips_the_steps_left_once_the_child_is_done(tmp_path: Path) -> None:
     import time
 
+    started = tmp_path / "started"
+
+    def after_the_first_step() -> int:
+        while not started.exists():  # the child cannot be done before the first step begins
+            time.sleep(0.001)
+        return 42
+
+    def first() -> None:
+        started.touch()
+        time.sleep(0.3)  # the child is done meanwhile
+        ran.append("first")
+
     ran: list[str] = []
-    found = parallel.alongside(lambda: 42, [lambda: (time.sleep(0.3), ran.append("first")), lambda: ran.append("second")])
-    assert found == 42
+    assert parallel.alongside(after_the_first_step, [first, lambda: ran.append("second")]) == 42
     assert ran == ["first"]  # the second would only have delayed the result
 
 
