@@ -48,12 +48,14 @@ def map_all(work: Callable[[Task], Result], tasks: Sequence[Task]) -> list[Resul
         return None
     import functools
     import multiprocessing
+    import signal
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
     size = -(-len(tasks) // (workers * CHUNKS_PER_WORKER))
     chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    # A worker must end when the pool terminates it (SIGTERM), not run the handler it inherited from the CLI.
+    with multiprocessing.get_context("fork").Pool(workers, initializer=signal.signal, initargs=(signal.SIGTERM, signal.SIG_DFL)) as pool:
         results = pool.map(functools.partial(_run_chunk, work), chunks)
     return [outcome for outcomes in results for outcome in outcomes]
 

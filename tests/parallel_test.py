@@ -113,3 +113,18 @@ def test_alongside_gives_none_when_the_child_fails_so_the_caller_does_the_work(c
     assert parallel.alongside(failing, [lambda: None]) is None
     assert parallel.alongside(lambda: object(), []) is None  # what marshal cannot carry is a failure too
     assert capfd.readouterr() == ("", "")  # the child says nothing: the caller reports the error
+
+
+@needs_two_cores
+def test_the_cli_process_ends_its_pool_quietly(repo: GitRepo) -> None:
+    """The prompthooks process handles SIGTERM as Ctrl-C; the pool's workers, which the pool ends with SIGTERM, must not."""
+    import subprocess
+    import sys
+
+    for i in range(9):
+        repo.write(f"p{i}.jinja2", f"{{# name: n{i} #}}\nHello {{{{ who_{i} }}}}\n")
+    repo.git("add", "-A")  # the hook reads what git tracks
+    code = "import sys\nfrom prompthooks import main, parallel\nparallel.MIN_TASKS = 4\nsys.argv = ['prompthooks', 'lock', '--no-cache']\nmain.main()\n"
+    for _ in range(10):  # the workers must be waiting for work when the pool ends: often, not always
+        result = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, timeout=60, check=False)
+        assert result.stderr == ""
