@@ -10,7 +10,8 @@ and any other commit's is that plus the locks of the commits between it and K: a
 switch reads the lock at the commits between, not the lock's whole history.
 
 Summaries of recent commits are kept under the git directory; committing on top of one of
-them reads nothing but HEAD's lock, which the hook parses anyway.  With none to start from
+them reads nothing but HEAD's lock, which the hook parses anyway, and the new commit's summary
+is kept as a whole one it stands on plus what each commit since brought in (a delta).  With none to start from
 (a fresh clone), every version of the lock is read once, from the tables that changed
 (``lockwalk``).
 """
@@ -242,7 +243,7 @@ def _keep_delta(cache: Cache, lock_path: str, commit: str, parent: str, entries:
 def _evict(cache: Cache) -> None:
     """Keep the summaries of the commits written last, and the whole ones they stand on."""
     kept = _kept(cache)
-    needed = {commit for commit in list(kept)[:KEPT]}
+    needed = set(list(kept)[:KEPT])
     needed |= {base for commit in needed if (base := kept[commit][1]) is not None}
     for commit, (name, _) in kept.items():
         if commit not in needed:
