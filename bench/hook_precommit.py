@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.timing import Run, paired, row
@@ -77,17 +78,35 @@ def figures(root: Path, sizes: list[int], runs: int, bin_dir: Path) -> list[str]
         rows.append(row(f"{size:,} prompts, nothing changed", "`true`", paired(runs, Run(hook, repo, 0, env=env), Run(trivial, repo, 0, env=env)), 1.5))
         changed = repo / synthetic.prompt_path(0)
 
-        def commit_then_edit(repo: Path = repo, changed: Path = changed, hook: list[str] = hook) -> None:
-            """Finish the last commit as a person does (stage what the hook wrote, the hook passes, commit), then edit one prompt."""
+        def finish(repo: Path = repo, hook: list[str] = hook) -> None:
+            """Finish the last commit as a person does: stage what the hook wrote, the hook passes, commit."""
             synthetic.git(repo, "add", "-A")
             subprocess.run(hook, cwd=repo, env=env, capture_output=True, check=False)
             synthetic.git(repo, "add", "-A")
             synthetic.git(repo, "commit", "-q", "--no-verify", "--allow-empty", "-m", "a prompt changed")
+
+        def edit(repo: Path = repo, changed: Path = changed) -> None:
             changed.write_bytes(changed.read_bytes() + f"Extra line {os.urandom(4).hex()}.\n".encode())
             synthetic.git(repo, "add", "-A")
 
+        def commit_then_edit(finish: Callable[[], None] = finish, edit: Callable[[], None] = edit) -> None:
+            finish()
+            edit()
+
         one = paired(runs, Run(hook, repo, 1, commit_then_edit, env), Run(trivial, repo, 0, commit_then_edit, env))
         rows.append(row(f"{size:,} prompts, one prompt changed (after the last commit)", "`true`", one, 2.0))
+
+        def commit_other_then_edit(repo: Path = repo, hook: list[str] = hook, finish: Callable[[], None] = finish, edit: Callable[[], None] = edit) -> None:
+            """As above, with a commit that changes no prompt between (most commits of a repository that also holds code)."""
+            finish()
+            (repo / "notes.txt").write_text(f"note {os.urandom(4).hex()}\n")
+            synthetic.git(repo, "add", "-A")
+            subprocess.run(hook, cwd=repo, env=env, capture_output=True, check=False)
+            synthetic.git(repo, "commit", "-q", "--no-verify", "-m", "no prompt changed")
+            edit()
+
+        after_other = paired(runs, Run(hook, repo, 1, commit_other_then_edit, env), Run(trivial, repo, 0, commit_other_then_edit, env))
+        rows.append(row(f"{size:,} prompts, one prompt changed after a commit that changed none", "`true`", after_other, 2.0))
     return rows
 
 
