@@ -204,10 +204,10 @@ def _stat_halves(root: str, selected: Sequence[str]) -> _Stated:
     middle = len(selected) // 2
     first: list[_Stated] = []
     found = parallel.alongside(lambda: tuple(_stat_files(root, selected[middle:])), [lambda: first.append(_stat_files(root, selected[:middle]))])
-    halves = [first[0] if first else _stat_files(root, selected[:middle]), _Stated(*found) if found is not None else _Stated([], [], [], [])]
-    if found is None:  # no second core, or an error there: said from here, as without a child
-        halves[1] = _stat_files(root, selected[middle:])
-    return _Stated(*(one + other for one, other in zip(*halves, strict=True)))
+    head = first[0] if first else _stat_files(root, selected[:middle])
+    # No second core, or an error there: the second half is stated here, where its error is said as without a child.
+    tail = _Stated(*found) if found is not None else _stat_files(root, selected[middle:])
+    return _Stated(head.paths + tail.paths, head.stats + tail.stats, head.links + tail.links, head.errors + tail.errors)
 
 
 def _listed(root: str, config: Config, git_dir: str | None, index: _IndexState, cache: Cache | None, *, split: bool = True) -> _Listed:
