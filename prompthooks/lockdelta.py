@@ -38,11 +38,12 @@ def read(raw: bytes, label: str) -> Read:
 
 
 def common_prefix(one: bytes, other: bytes) -> int:
-    """How many leading bytes the two share (a binary search of memory compares: one copy each)."""
+    """How many leading bytes the two share (a binary search of memory compares, copying nothing)."""
     low, high = 0, min(len(one), len(other))
+    other_view = memoryview(other)
     while low < high:
         middle = (low + high + 1) // 2
-        if one.startswith(other[low:middle], low):
+        if one.startswith(other_view[low:middle], low):
             low = middle
         else:
             high = middle - 1
@@ -53,9 +54,10 @@ def common_suffix(one: bytes, other: bytes, limit: int) -> int:
     """How many trailing bytes the two share, at most ``limit``."""
     low, high = 0, limit
     end_one, end_other = len(one), len(other)
+    other_view = memoryview(other)
     while low < high:
         middle = (low + high + 1) // 2
-        if one.endswith(other[end_other - middle : end_other - low], 0, end_one - low):
+        if one.endswith(other_view[end_other - middle : end_other - low], 0, end_one - low):
             low = middle
         else:
             high = middle - 1
