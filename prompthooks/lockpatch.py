@@ -18,34 +18,17 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from prompthooks import git
+from prompthooks import git, knownstore
 from prompthooks.cache import RACY_NS, Cache
 from prompthooks.errors import FatalError, raise_collected
 from prompthooks.inputs import STAT_BYTES, STAT_FIELDS, Inputs, pack_stats, stat_key
+from prompthooks.knownstore import Known
 from prompthooks.records import HASH_SCHEME_DEPENDENCIES, LockEntry, PromptFile
 
 if TYPE_CHECKING:
     from prompthooks.workspace import Workspace
 
-CACHE_FILE: Final = "known"
 MOST: Final = 32  # changed files read here; more are read on every core by the whole evaluation
-
-
-class Known(NamedTuple):
-    """A state in which the lock on disk was exactly the planned one, with nothing left to stamp."""
-
-    config: tuple[object, ...]
-    head: str
-    paths: str  # the prompt files, NUL-joined
-    stats: bytes  # their stat keys, packed: four signed 64-bit numbers a file
-    index_prompts: tuple[tuple[str, str], ...]
-    links: tuple[str, ...]
-    lock: bytes
-    lock_staged: str | None
-    passed: bool  # that run found nothing to do: the same inputs need no run
-    pending: dict[str, tuple[object, ...]]  # its entries that HEAD's lock does not hold (LockEntry as a tuple)
-    racy: dict[str, bytes | None]  # files modified within the racy window before that run, not known by their stat: the bytes it wrote (stamps)
-    lock_id: str | None  # the lock's blob id, when that run computed it (to stage it): a commit of it is known without hashing it
 
 
 class Since(NamedTuple):
@@ -152,10 +135,9 @@ _PLANNED: Final[dict[str, bytes]] = {}  # the bytes this process's plan took rec
 
 def known_state(cache: Cache) -> Known | None:
     """The last state ``remember`` kept, if any."""
-    stored = cache.load(CACHE_FILE)
-    if not (isinstance(stored, tuple) and len(stored) == len(Known._fields)):
-        return None
-    known = _LOADED[cache.directory] = Known(*stored)
+    known = knownstore.load(cache)
+    if known is not None:
+        _LOADED[cache.directory] = known
     return known
 
 
@@ -335,7 +317,7 @@ def remember(cache: Cache, inputs: Inputs, workspace: Workspace, *, written: Map
     before = _LOADED.pop(cache.directory, None)
     if before is not None and known._replace(lock_id=None) == before._replace(lock_id=None) and lock_id in (None, before.lock_id):
         return True  # the state it started from: nothing to write
-    cache.store(CACHE_FILE, tuple(known))
+    knownstore.store(cache, known)
     return True
 
 
