@@ -24,7 +24,7 @@ from prompthooks.inputs import StatKey
 from prompthooks.lockfile import Entries, Fragments, chunk_keys
 from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
-FORMAT: Final = (9, __version__, sys.version)  # 9: history summaries kept whole or as a base and what each commit since brought in
+FORMAT: Final = (10, __version__, sys.version)  # 10: whole history summaries packed, the known state as a patch on a whole one
 RACY_NS: Final = 2_000_000_000
 
 

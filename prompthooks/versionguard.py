@@ -11,7 +11,8 @@ switch reads the lock at the commits between, not the lock's whole history.
 
 Summaries of recent commits are kept under the git directory; committing on top of one of
 them reads nothing but HEAD's lock, which the hook parses anyway, and the new commit's summary
-is kept as a whole one it stands on plus what each commit since brought in (a delta).  With none to start from
+is kept as a whole one it stands on plus what each commit since brought in (a delta).  A whole
+one is kept packed (``packedmap``): a commit reads the names it changed, not every name.  With none to start from
 (a fresh clone), every version of the lock is read once, from the tables that changed
 (``lockwalk``).
 """
@@ -21,12 +22,14 @@ from __future__ import annotations
 import functools
 import marshal
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from typing import Any, Final, NamedTuple
+from collections import ChainMap
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping
+from typing import Any, Final, NamedTuple, cast
 
 from prompthooks import git
 from prompthooks.cache import Cache
 from prompthooks.lockplan import Held, held_hash
+from prompthooks.packedmap import Packed, pack
 from prompthooks.records import LockEntry
 
 CACHE_PREFIX: Final = "history-"  # one file per summarized commit
@@ -77,7 +80,7 @@ class Hashes(Mapping[str, Versions]):
 
 class Summary(NamedTuple):
     hashes: Hashes
-    highest: dict[str, str]  # per name, its highest version
+    highest: Mapping[str, str]  # per name, its highest version
 
 
 EMPTY: Final = Summary(Hashes(), {})
@@ -90,7 +93,7 @@ class Readable(NamedTuple):
     retired: dict[str, str]
 
 
-def _raise(highest: dict[str, str], name: str, version: str) -> None:
+def _raise(highest: MutableMapping[str, str], name: str, version: str) -> None:
     known = highest.get(name)
     if known is None:
         highest[name] = version
@@ -107,7 +110,8 @@ class _Growing:
     def __init__(self, start: Summary) -> None:
         self.start = start.hashes
         self.changed: dict[str, Versions] = {}
-        self.highest = dict(start.highest)
+        # Not copied: a kept summary's is read one name at a time, and only the first map is written to.
+        self.highest = ChainMap({}, cast("MutableMapping[str, str]", start.highest))
 
     def add(self, commit: str, entries: Iterable[tuple[str, LockEntry]], *, only_new: bool) -> None:
         """``commit`` brings in these entries.  ``only_new``: what the summary holds was brought in before."""
@@ -188,7 +192,11 @@ def _whole(cache: Cache, kept: Mapping[str, tuple[str, str | None]], root: str, 
     if found is None and commit in kept and kept[commit][1] is None:
         stored = cache.load(kept[commit][0])
         if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == lock_path:
-            found = _MEMO[(root, lock_path, commit)] = Summary(Hashes(stored[1]), stored[2])
+            try:
+                found = Summary(Hashes(Packed(stored[1])), Packed(stored[2]))
+            except (TypeError, ValueError, IndexError):
+                return None
+            _MEMO[(root, lock_path, commit)] = found
     return found
 
 
@@ -219,7 +227,7 @@ def _keep(cache: Cache, root: str, lock_path: str, commit: str, summary: Summary
     """Keep ``summary``; ``on``: the commit's only parent and what it brought in, to keep it as a delta when that is kept."""
     _MEMO[(root, lock_path, commit)] = summary
     if on is None or not _keep_delta(cache, lock_path, commit, *on):
-        cache.store(CACHE_PREFIX + commit, (lock_path, *_encoded(summary)))
+        cache.store(CACHE_PREFIX + commit, (lock_path, pack(summary.hashes.encoded(), b""), pack(summary.highest, "")))
         _evict(cache)
 
 
@@ -376,7 +384,7 @@ def held_soon(
 
 
 def _encoded(found: Summary) -> tuple[dict[str, bytes], dict[str, str]]:
-    return found.hashes.encoded(), found.highest
+    return found.hashes.encoded(), dict(found.highest)
 
 
 def introduced(found: Summary, commits: Collection[str] | None) -> dict[str, dict[str, frozenset[str]]]:
