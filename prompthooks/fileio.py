@@ -5,13 +5,18 @@ from __future__ import annotations
 import os
 
 
-def write_if_changed(path: str, data: bytes) -> bool:
-    """Replace ``path`` with ``data`` atomically (temp file + rename); False when already equal."""
+def write_if_changed(path: str, data: bytes, *, held: bytes | None = None) -> bool:
+    """Replace ``path`` with ``data`` atomically (temp file + rename); False when already equal.
+
+    ``held``: what the file held when this process read it (megabytes, for a lock): compared instead of reading it again.
+    """
     existing_mode: int | None
     try:
-        with open(path, "rb") as file:
-            if file.read() == data:
-                return False
+        if held is None:
+            with open(path, "rb") as file:
+                held = file.read()
+        if held == data:
+            return False
         existing_mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
         existing_mode = None

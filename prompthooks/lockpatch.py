@@ -269,35 +269,37 @@ def _planned(
         else:
             pending[table.name] = entry
     raise_collected(errors)
-    rendered, done = bytearray(), 0
+    view, done = memoryview(lock), 0  # the lock's other bytes copied once, into the new lock
+    parts: list[bytes | memoryview] = []
     for start, end, text in sorted(patched):
-        rendered += lock[done:start] + text
+        parts += [view[done:start], text]
         done = end
-    rendered += lock[done:]
+    rendered = b"".join([*parts, view[done:]])
     from prompthooks.workspace import Workspace  # parsing and planning: only when something changed
 
     plan = lockplan.LockPlan(entries, changes, stamps)
-    return Workspace(config, plan, current, inputs.current_lock, bytes(rendered), lock_staged=inputs.lock_staged, current_fragments={}, pending=pending)
+    return Workspace(config, plan, current, inputs.current_lock, rendered, lock_staged=inputs.lock_staged, current_fragments={}, pending=pending)
 
 
 def remember(cache: Cache, inputs: Inputs, workspace: Workspace, *, written: Mapping[str, bytes] | None, passed: bool) -> bool:
     """Keep this state when the lock on disk is now the planned one and nothing is left to stamp; whether it applies.
 
-    ``written``: the files the command stamped, with the bytes it wrote (``lock``; None: it writes nothing).
-    Such a file is known by those bytes while its stat is too recent to be trusted: when the file still
-    holds them, it is the file the plan read.  ``passed``: the run found nothing to do.
+    ``written``: the files the command stamped or wrote, with the bytes it wrote (``lock``; None: it writes
+    nothing).  A stamped file is known by those bytes while its stat is too recent to be trusted: when the
+    file still holds them, it is the file the plan read.  ``passed``: the run found nothing to do.
     """
     if len(inputs.heads) != 1 or workspace.pending is None or workspace.notes or (workspace.plan.stamps and written is None):
         return False
     written = written or {}
+    # The lock as this run left it (a change since is seen by the next run, which compares the lock's bytes).
+    if written.get(inputs.config.lock, inputs.current_lock) != workspace.rendered:
+        return False
     try:
-        with open(inputs.config.lock, "rb") as file:
-            if file.read() != workspace.rendered:
-                return False
         paths = inputs.paths.split("\0") if inputs.paths else []
         stats = bytearray(inputs.stats)
-        for index, path in enumerate(paths if written else ()):
-            if path in written:  # its stat changed when it was stamped
+        stamped = written.keys() - {inputs.config.lock}
+        for index, path in enumerate(paths if stamped else ()):
+            if path in stamped:  # its stat changed when it was stamped
                 stats[index * STAT_BYTES : (index + 1) * STAT_BYTES] = pack_stats(list(stat_key(os.lstat(path))))
         racy_from = cache.started_ns - RACY_NS
         mtimes = memoryview(stats).cast("q")[0::STAT_FIELDS]

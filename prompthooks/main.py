@@ -23,7 +23,7 @@ EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for `git log | h
 def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, written: dict[str, bytes] | None = None) -> int:
     """Run ``lock`` or ``check``; an unchanged repository is answered from the last known state, or the cache's fingerprint.
 
-    ``written``: the command writes the lock and the front matters it plans (``lock``), and puts the stamps' bytes here.
+    ``written``: the command writes the lock and the front matters it plans (``lock``), and puts what it wrote here.
     """
     from prompthooks import config, git, inputs, lockpatch
     from prompthooks.cache import FORMAT, Cache
@@ -102,7 +102,7 @@ def _lock(args: argparse.Namespace) -> int:
     def lock(workspace: Workspace) -> int:
         from prompthooks.commands.lock import lock
 
-        return lock(workspace, quiet=args.quiet, cwd=invoked_from, stamps_into=written)
+        return lock(workspace, quiet=args.quiet, cwd=invoked_from, written_into=written)
 
     written: dict[str, bytes] = {}
     return _run_hook(args, lock, written=written)

@@ -79,22 +79,24 @@ def mlflow_warnings(workspace: Workspace, changes: Sequence[Change]) -> list[str
     return lines
 
 
-def lock(workspace: Workspace, *, quiet: bool, cwd: str | None = None, stamps_into: dict[str, bytes] | None = None) -> int:
+def lock(workspace: Workspace, *, quiet: bool, cwd: str | None = None, written_into: dict[str, bytes] | None = None) -> int:
     """Write the lock and stamp front matters; 1 when anything was written.
 
-    ``stamps_into`` receives each stamped file's new bytes.
+    ``written_into`` receives each file it stamped or wrote, with its new bytes.
     """
     plan = workspace.plan
     # Every new byte is computed before the first write, so an error leaves all files as they were.
     stamped = {stamp.path: stamped_bytes(stamp) for stamp in plan.stamps}
-    if stamps_into is not None:
-        stamps_into.update(stamped)
+    if written_into is not None:
+        written_into.update(stamped)
     written = [path for path, data in stamped.items() if fileio.write_if_changed(path, data)]
     lock_path = workspace.config.lock
     lock_wanted = workspace.current_raw is not None or bool(plan.entries)  # no prompts, no lock: no new file
     if lock_wanted and workspace.current_raw != workspace.rendered:
-        fileio.write_if_changed(lock_path, workspace.rendered)
+        fileio.write_if_changed(lock_path, workspace.rendered, held=workspace.current_raw)
         written.append(lock_path)
+        if written_into is not None:
+            written_into[lock_path] = workspace.rendered
     if not written:
         return 0
     if not quiet:
