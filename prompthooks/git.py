@@ -108,6 +108,21 @@ def read_objects(root: str, names: list[str]) -> list[tuple[str, bytes] | None]:
     return found
 
 
+def tree_blob_id(tree: bytes, name: str, object_id_length: int) -> str | None:
+    """The blob id of entry ``name`` in a tree object's bytes (as ``read_objects`` gives them); None when it holds no such blob."""
+    wanted, size, position = name.encode(), object_id_length // 2, 0
+    try:
+        while position < len(tree):
+            space = tree.index(b" ", position)
+            end = tree.index(b"\0", space)
+            if tree[space + 1 : end] == wanted:  # a file or a symbolic link: a blob (a directory is a tree, a submodule a commit)
+                return tree[end + 1 : end + 1 + size].hex() if tree[position:space] in (b"100644", b"100755", b"120000") else None
+            position = end + 1 + size
+    except ValueError:  # not a tree
+        return None
+    return None
+
+
 _BLOB_IDS: Final[dict[int, tuple[bytes, str]]] = {}  # the last blob id computed, per id length: a lock is asked for twice in a run
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import array
 import marshal
 import os
+import posixpath
 import stat
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -38,6 +39,7 @@ class Inputs(NamedTuple):
     heads: tuple[tuple[str, bytes], ...] = ()  # HEAD's (and while merging MERGE_HEAD's) commit id and object
     lock_staged: str | None = None  # the lock's blob id in the index, None when untracked
     links: tuple[str, ...] = ()  # prompts that are symbolic links: read through, never rewritten
+    head_lock_id: str | None = None  # the lock's blob id at HEAD ("": HEAD holds none), read with HEAD; None when not known
 
     def fingerprint(self, tool: tuple[object, ...]) -> bytes:
         """The inputs themselves, serialized: compared whole, so no two states can collide.
@@ -164,6 +166,7 @@ class _Listed(NamedTuple):
     index_prompts: list[tuple[str, str]]
     lock_staged: str | None
     heads: list[tuple[str, bytes]]
+    head_lock_id: str | None
 
 
 class _Stated(NamedTuple):
@@ -219,8 +222,12 @@ def _listed(root: str, config: Config, git_dir: str | None, index: _IndexState, 
     stated = _stat_halves(root, selected) if split and len(selected) >= SPLIT_FROM else _stat_files(root, selected)
     raise_collected(stated.errors)
     merging = git_dir is not None and os.path.exists(os.path.join(git_dir, "MERGE_HEAD"))
-    heads = [found for found in git.read_objects(root, ["HEAD", "MERGE_HEAD"] if merging else ["HEAD"]) if found is not None]
-    return _Listed("\0".join(stated.paths), pack_stats(stated.stats), stated.links, index_prompts, staged, heads)
+    commits = ["HEAD", "MERGE_HEAD"] if merging else ["HEAD"]
+    lock_directory, lock_name = posixpath.split(config.lock)
+    *found, tree = git.read_objects(root, [*commits, f"HEAD:{lock_directory}"])  # the lock's directory: its blob id, not its bytes
+    heads = [item for item in found if item is not None]
+    head_lock_id = None if not heads else "" if tree is None else git.tree_blob_id(tree[1], lock_name, len(heads[0][0])) or ""
+    return _Listed("\0".join(stated.paths), pack_stats(stated.stats), stated.links, index_prompts, staged, heads, head_lock_id)
 
 
 def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache | None = None, *, meanwhile: Sequence[Callable[[], object]] = ()) -> Inputs:
@@ -246,4 +253,4 @@ def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache 
     except FileNotFoundError:
         current_lock = None
     heads = tuple((commit, data) for commit, data in listed.heads)
-    return Inputs(root, config, listed.paths, listed.stats, current_lock, tuple(listed.index_prompts), heads, listed.lock_staged, tuple(listed.links))
+    return Inputs(root, config, listed.paths, listed.stats, current_lock, tuple(listed.index_prompts), heads, listed.lock_staged, tuple(listed.links), listed.head_lock_id)

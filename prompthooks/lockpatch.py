@@ -184,7 +184,8 @@ def _evaluate(inputs: Inputs, cache: Cache, found: Since) -> Workspace | None:
     head_lock: bytes | None = None
     if head != known.head:  # committed since: only on top of that state, with its lock
         lock_id = known.lock_id if known.lock_id is not None and len(known.lock_id) == len(head) else git.blob_id(lock, len(head))
-        if _parents(head_object) != [known.head] or git.object_ids(inputs.root, [f"{head}:{config.lock}"]) != [lock_id]:
+        at_head = inputs.head_lock_id if inputs.head_lock_id is not None else git.object_ids(inputs.root, [f"{head}:{config.lock}"])[0]
+        if _parents(head_object) != [known.head] or at_head != lock_id:
             return None
         head_lock, committed, pending = lock, pending, {}
     tables: list[tuple[_Table, LockEntry | None, PromptFile]] = []

@@ -52,3 +52,22 @@ def test_file_steps_name_the_blobs_before_and_after_without_reading_them(tmp_pat
     assert by_subject["one"].old is None and by_subject["gone"].new is None
     merge = next(step for step in steps if len(step.parents) == 2)  # its blobs come from its first parent and itself
     assert merge.old == by_subject["one"].new and merge.new == by_subject["side"].new
+
+
+def test_a_tree_names_the_blob_git_gives_each_file_and_link_and_none_for_anything_else(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    repo.write("prompts.lock", "lock\n")
+    repo.write("run.sh", "#!/bin/sh\n")
+    (repo.root / "run.sh").chmod(0o755)
+    repo.write("sub/deeper.lock", "deeper\n")
+    (repo.root / "link.lock").symlink_to("prompts.lock")
+    repo.commit("files")
+    root = str(repo.root)
+    [(_, tree)] = git.read_objects(root, ["HEAD:"])  # type: ignore[misc]
+    for name in ("prompts.lock", "run.sh", "link.lock"):
+        assert git.tree_blob_id(tree, name, 40) == git.object_ids(root, [f"HEAD:{name}"])[0] is not None
+    [(_, sub)] = git.read_objects(root, ["HEAD:sub"])  # type: ignore[misc]
+    assert git.tree_blob_id(sub, "deeper.lock", 40) == git.object_ids(root, ["HEAD:sub/deeper.lock"])[0]
+    assert git.tree_blob_id(tree, "sub", 40) is None  # a directory
+    assert git.tree_blob_id(tree, "absent.lock", 40) is None
+    assert git.tree_blob_id(b"not a tree", "prompts.lock", 40) is None

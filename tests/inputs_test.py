@@ -212,3 +212,23 @@ def test_files_stated_in_two_halves_are_the_files_stated_in_one_pass(repo: GitRe
     said = _collected_in_a_process(repo, 2)
     assert said == _collected_in_a_process(repo, 10**9)
     assert said.strip() == "error prompts/zz.md: symlink points outside the repository; prompts must live in the repository"
+
+
+@pytest.mark.parametrize("lock", ["prompts.lock", "config/prompts.lock"])
+def test_the_locks_blob_id_at_head_is_read_with_head(repo: GitRepo, lock: str) -> None:
+    from prompthooks import config, git, inputs
+
+    root = str(repo.root)
+    if lock != "prompts.lock":
+        repo.write("pyproject.toml", f'[tool.prompthooks]\nlock = "{lock}"\n')
+    repo.write("prompts/a.md", "a\n")
+
+    def head_lock_id() -> str | None:
+        return inputs.collect(root, config.load(root), git.find_checkout(root).git_dir).head_lock_id
+
+    assert head_lock_id() is None  # no commit yet
+    repo.commit("no lock")
+    assert head_lock_id() == ""
+    repo.write(lock, "[prompts]\n")
+    repo.commit("a lock")
+    assert head_lock_id() == git.object_ids(root, [f"HEAD:{lock}"])[0] is not None
