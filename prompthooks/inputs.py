@@ -230,8 +230,19 @@ def _listed(root: str, config: Config, git_dir: str | None, index: _IndexState, 
     return _Listed("\0".join(stated.paths), pack_stats(stated.stats), stated.links, index_prompts, staged, heads, head_lock_id)
 
 
-def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache | None = None, *, meanwhile: Sequence[Callable[[], object]] = ()) -> Inputs:
-    """Everything for ``root``; the working directory must be ``root``.
+def read_lock(config: Config) -> bytes | None:
+    """The lock on disk, None when there is none; the working directory must be the root."""
+    try:
+        with open(config.lock, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        return None
+
+
+def collect(
+    root: str, config: Config, git_dir: str | None = None, cache: Cache | None = None, *, current_lock: bytes | None, meanwhile: Sequence[Callable[[], object]] = ()
+) -> Inputs:
+    """Everything for ``root`` besides the lock on disk (``read_lock``, read first by the hook); the working directory must be ``root``.
 
     ``meanwhile``: steps of work the caller will likely need next (importing the libraries that read a
     changed file).  When the index changed since the last run, in a repository with enough prompt files
@@ -247,10 +258,5 @@ def collect(root: str, config: Config, git_dir: str | None = None, cache: Cache 
         listed = _Listed(*found) if found is not None else None
     if listed is None:
         listed = _listed(root, config, git_dir, index, cache)
-    try:
-        with open(config.lock, "rb") as file:
-            current_lock: bytes | None = file.read()
-    except FileNotFoundError:
-        current_lock = None
     heads = tuple((commit, data) for commit, data in listed.heads)
     return Inputs(root, config, listed.paths, listed.stats, current_lock, tuple(listed.index_prompts), heads, listed.lock_staged, tuple(listed.links), listed.head_lock_id)

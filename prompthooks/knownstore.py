@@ -46,8 +46,12 @@ Splice = tuple[int, int, bytes]  # (start, end) of the old bytes, replaced by th
 _WHOLE: Final[dict[str | None, tuple[bytes, Known]]] = {}  # the whole state this process loaded or wrote, with its token, by cache directory
 
 
-def load(cache: Cache) -> Known | None:
-    """The last state ``store`` kept, if any."""
+def load(cache: Cache, lock: bytes | None = None) -> Known | None:
+    """The last state ``store`` kept, if any.
+
+    ``lock``: the lock on disk.  When the state's lock is these very bytes, the state holds this object:
+    a monorepo's lock is compared where the patch applies, not copied.
+    """
     _WHOLE.pop(cache.directory, None)
     stored = cache.load(CACHE_FILE)
     if not (isinstance(stored, tuple) and len(stored) == 2 and isinstance(stored[1], tuple) and len(stored[1]) == len(Known._fields)):
@@ -58,7 +62,7 @@ def load(cache: Cache) -> Known | None:
     if not (isinstance(patch, tuple) and len(patch) == 2 and patch[0] == token and isinstance(patch[1], dict)):
         return whole  # none, or one on another whole state
     try:
-        return _patched(whole, patch[1])
+        return _patched(whole, patch[1], lock)
     except (TypeError, ValueError, IndexError):
         return None
 
@@ -87,11 +91,12 @@ def _patch(whole: Known, known: Known) -> dict[str, Any] | None:
     return changed if len(marshal.dumps(changed)) <= MOST_PATCHED else None
 
 
-def _patched(whole: Known, patch: dict[str, Any]) -> Known:
+def _patched(whole: Known, patch: dict[str, Any], lock: bytes | None) -> Known:
     fields = {field: value for field, value in patch.items() if field in Known._fields}
     for field in SPLICED:
         if field in fields:
-            fields[field] = spliced(getattr(whole, field), fields[field])
+            old, splice_ = getattr(whole, field), fields[field]
+            fields[field] = lock if field == "lock" and lock is not None and splices_into(old, splice_, lock) else spliced(old, splice_)
     return whole._replace(**fields)
 
 
@@ -102,6 +107,15 @@ def splice(old: bytes, new: bytes) -> Splice:
     start = common_prefix(old, new)
     suffix = common_suffix(old, new, min(len(old), len(new)) - start)
     return start, len(old) - suffix, new[start : len(new) - suffix]
+
+
+def splices_into(old: bytes, splice_: Splice, new: bytes) -> bool:
+    """Whether ``spliced(old, splice_)`` is ``new``, copying nothing."""
+    start, end, middle = splice_
+    if not 0 <= start <= end <= len(old) or len(new) != start + len(middle) + len(old) - end:
+        return False
+    view = memoryview(old)
+    return new.startswith(view[:start]) and new.startswith(middle, start) and new.endswith(view[end:])
 
 
 def spliced(old: bytes, splice_: Splice) -> bytes:

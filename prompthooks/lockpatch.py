@@ -133,9 +133,9 @@ _LOADED: Final[dict[str | None, Known]] = {}  # the state this process read, by 
 _PLANNED: Final[dict[str, bytes]] = {}  # the bytes this process's plan took recent files to hold (read, or known by their bytes)
 
 
-def known_state(cache: Cache) -> Known | None:
-    """The last state ``remember`` kept, if any."""
-    known = knownstore.load(cache)
+def known_state(cache: Cache, current_lock: bytes | None) -> Known | None:
+    """The last state ``remember`` kept, if any; ``current_lock``: the lock on disk (``knownstore.load``)."""
+    known = knownstore.load(cache, current_lock)
     if known is not None:
         _LOADED[cache.directory] = known
     return known

@@ -33,11 +33,13 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
     os.chdir(checkout.root)
     cache = Cache(None if args.no_cache else os.path.join(checkout.git_dir, "prompthooks"))
     base = getattr(args, "base", None)
-    known = None if base else lockpatch.known_state(cache)
+    configured = config.load(checkout.root)
+    current_lock = inputs.read_lock(configured)
+    known = None if base else lockpatch.known_state(cache, current_lock)
     # After a run that found nothing to do, a changed index most likely holds a prompt changed since (after one
     # that wrote files, most likely those files): what reading it imports is worth doing while the files are listed.
     reading_soon = READING_IMPORTS if known is not None and known.passed else ()
-    collected = inputs.collect(checkout.root, config.load(checkout.root), checkout.git_dir, cache, meanwhile=reading_soon)
+    collected = inputs.collect(checkout.root, configured, checkout.git_dir, cache, current_lock=current_lock, meanwhile=reading_soon)
     since = lockpatch.since(collected, known)  # only the files changed since a known state, when it applies
     if since is not None and since.clean(collected):
         return 0

@@ -185,7 +185,8 @@ def _collected_in_a_process(repo: GitRepo, split_from: int) -> str:
         "from prompthooks import config, errors, inputs\n"
         f"inputs.SPLIT_FROM = {split_from}\n"
         "try:\n"
-        "    found = inputs.collect(os.getcwd(), config.load(os.getcwd()))\n"
+        "    configured = config.load(os.getcwd())\n"
+        "    found = inputs.collect(os.getcwd(), configured, current_lock=inputs.read_lock(configured))\n"
         "except errors.FatalError as error:\n"
         "    print('error', error)\n"
         "else:\n"
@@ -224,7 +225,8 @@ def test_the_locks_blob_id_at_head_is_read_with_head(repo: GitRepo, lock: str) -
     repo.write("prompts/a.md", "a\n")
 
     def head_lock_id() -> str | None:
-        return inputs.collect(root, config.load(root), git.find_checkout(root).git_dir).head_lock_id
+        configured = config.load(root)
+        return inputs.collect(root, configured, git.find_checkout(root).git_dir, current_lock=None).head_lock_id
 
     assert head_lock_id() is None  # no commit yet
     repo.commit("no lock")

@@ -110,3 +110,28 @@ def test_a_splice_turns_the_old_bytes_into_the_new(seed: int) -> None:
     start, end, middle = knownstore.splice(old, bytes(new))
     assert knownstore.spliced(old, (start, end, middle)) == bytes(new)
     assert old[:start] == new[:start] and len(middle) <= len(new)
+
+
+def test_the_lock_on_disk_is_the_states_own_object_when_it_is_the_states_lock(tmp_path: Path) -> None:
+    knownstore.store(_fresh(tmp_path), _state())
+    cache = _fresh(tmp_path)
+    knownstore.load(cache)
+    edited = _state(changed=4)
+    knownstore.store(cache, edited)
+    on_disk = bytes(bytearray(edited.lock))  # equal, not the same object
+    loaded = knownstore.load(_fresh(tmp_path), on_disk)
+    assert loaded == edited and loaded is not None and loaded.lock is on_disk
+    other = _state(changed=5).lock  # the lock changed since: the state keeps its own
+    loaded = knownstore.load(_fresh(tmp_path), other)
+    assert loaded == edited and loaded is not None and loaded.lock is not other
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_splices_into_says_what_spliced_gives(seed: int) -> None:
+    rng = random.Random(seed)
+    old, new = rng.randbytes(rng.randint(0, 50)), rng.randbytes(rng.randint(0, 50))
+    splice = knownstore.splice(old, new)
+    candidates = [new, old, new[:-1], new + b"x", bytes(reversed(new))]
+    for candidate in candidates:
+        assert knownstore.splices_into(old, splice, candidate) == (knownstore.spliced(old, splice) == candidate)
+    assert not knownstore.splices_into(old, (len(old) + 1, len(old) + 1, b""), old)

@@ -25,10 +25,11 @@ def _both(repo: GitRepo) -> tuple[object, object]:
     """(what lockpatch says, what the whole evaluation says): a workspace, a FatalError's message, or None."""
     root = str(repo.root)
     checkout = git.find_checkout(root)
-    collected = inputs.collect(root, config.load(root), checkout.git_dir)
+    configured = config.load(root)
+    collected = inputs.collect(root, configured, checkout.git_dir, current_lock=inputs.read_lock(configured))
     cache = Cache(os.path.join(checkout.git_dir, "prompthooks"))
     results: list[object] = []
-    since = lockpatch.since(collected, lockpatch.known_state(cache))
+    since = lockpatch.since(collected, lockpatch.known_state(cache, collected.current_lock))
     for evaluate in (lambda: lockpatch.evaluate(collected, cache, since) if since is not None else None, lambda: workspace.evaluate(collected, cache)):
         try:
             results.append(evaluate())

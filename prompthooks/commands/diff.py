@@ -82,7 +82,8 @@ def _read_file(path: str) -> bytes | None:
 def _in_working_tree(root: str) -> dict[str, Version]:
     """The prompts on disk, with the versions `prompthooks lock` would give them."""
     os.chdir(root)
-    collected = inputs.collect(root, config.load(root))
+    configured = config.load(root)
+    collected = inputs.collect(root, configured, current_lock=inputs.read_lock(configured))
     planned = workspace.evaluate(collected, Cache(None)).plan
     direct = _direct(planned.entries, planned.fragments)
     versions = {}
