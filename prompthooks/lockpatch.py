@@ -147,7 +147,9 @@ def since(inputs: Inputs, known: Known | None) -> Since | None:
     if known is None:
         return None
     same = (tuple(inputs.config), inputs.index_prompts, inputs.links, inputs.current_lock) == (known.config, known.index_prompts, known.links, known.lock)
-    if not same or len(inputs.heads) != 1 or HASH_SCHEME_DEPENDENCIES.encode() in known.lock or b"\n[fragments." in known.lock:
+    # The scheme is named before the first table, and a lock planned with dependencies or fragments names that scheme.
+    composed = HASH_SCHEME_DEPENDENCIES.encode() in known.lock[: known.lock.find(b"\n[") + 1]
+    if not same or len(inputs.heads) != 1 or composed:
         return None  # another lock, a merge, or composition: evaluated whole
     changed = _changed(inputs, known)
     return Since(known, changed) if changed is not None else None

@@ -122,3 +122,21 @@ def test_one_changed_prompt_reads_one_file_and_writes_its_table(repo: GitRepo, c
     assert whole == [] and [call[0] for call in read][1:] == ["prompts/p8.jinja2"]
     repo.git("add", "-A")
     assert main(["check", "--no-cache"]) == 0  # what it wrote is what evaluating everything writes
+
+
+def test_a_lock_with_composition_is_evaluated_whole(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write("prompts/_header.jinja2", "Be brief.\n")
+    repo.write("prompts/a.jinja2", "{% include '_header.jinja2' %}\nHello {{ who }}\n")
+    repo.write("prompts/b.jinja2", "Bye {{ who }}\n")
+    for path in ("prompts/_header.jinja2", "prompts/a.jinja2", "prompts/b.jinja2"):
+        os.utime(repo.root / path, (1_700_000_000, 1_700_000_000))
+    repo.git("add", "-A")
+    main(["lock", "--quiet"])
+    repo.git("add", "-A")
+    assert main(["lock", "--quiet"]) == 0
+    repo.commit("composed")
+    assert b"[fragments." in repo.read("prompts.lock")
+    repo.write("prompts/b.jinja2", "Bye now {{ who }}\n")  # not composed itself: the lock is
+    patched, whole = _both(repo)
+    assert patched is None and isinstance(whole, workspace.Workspace)
+    capsys.readouterr()
