@@ -42,12 +42,20 @@ def _translate(pattern: str) -> str:
     return prefix + "".join(out)
 
 
+_ANY_FOLDERS = "(?:.*/)?"
+
+
 def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
     """One regex that fully matches a repo-relative ``/`` path when any pattern does."""
     alternatives = [_translate(pattern) for pattern in patterns]
     if not alternatives:
         return re.compile(r"(?!)")
-    return re.compile("(?:" + "|".join(alternatives) + r")\Z")
+    # The patterns that match in any folder share one prefix, tried once: a path that no pattern matches (a
+    # monorepo's code) is rejected after trying each folder depth once, not once per pattern.
+    anywhere = [alternative[len(_ANY_FOLDERS) :] for alternative in alternatives if alternative.startswith(_ANY_FOLDERS)]
+    rooted = [alternative for alternative in alternatives if not alternative.startswith(_ANY_FOLDERS)]
+    grouped = [f"{_ANY_FOLDERS}(?:{'|'.join(anywhere)})"] if anywhere else []
+    return re.compile("(?:" + "|".join(grouped + rooted) + r")\Z")
 
 
 def select(paths: Iterable[str], include: Iterable[str], exclude: Iterable[str]) -> list[str]:

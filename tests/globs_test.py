@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from prompthooks.config import DEFAULT
@@ -54,3 +56,16 @@ def test_patterns(pattern: str, path: str, matches: bool) -> None:
 
 def test_no_patterns_match_nothing() -> None:
     assert select(["a.jinja2"], [], []) == []
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_patterns_together_match_what_any_one_of_them_matches(seed: int) -> None:
+    rng = random.Random(seed)
+    parts = ["prompts", "prompt", "a", "*", "**", "?", "[ab]", "*.md", "x.txt", "*.jinja2", "team?"]
+    patterns = ["/".join(rng.choice(parts) for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(1, 5))]
+    names = ["prompts", "a", "b", "x.txt", "y.md", "t.jinja2", "team1", "src", "z.py"]
+    paths = ["/".join(rng.choice(names) for _ in range(rng.randint(1, 4))) for _ in range(200)]
+    together = compile_patterns(patterns).match
+    alone = [compile_patterns([pattern]).match for pattern in patterns]
+    for path in paths:
+        assert (together(path) is not None) == any(match(path) is not None for match in alone), (patterns, path)
