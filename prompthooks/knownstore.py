@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 CACHE_FILE: Final = "known"
 PATCH_FILE: Final = "known-patch"
+PASSED_FILE: Final = "known-passed"  # whether the last state kept found nothing to do: read before the state itself
 MOST_PATCHED: Final = 1 << 16  # bytes a patch may hold: more, and the state is written whole
 SPLICED: Final = ("lock", "stats")  # the fields a patch holds as spliced bytes (the others, when they differ, whole)
 
@@ -67,8 +68,14 @@ def load(cache: Cache, lock: bytes | None = None) -> Known | None:
         return None
 
 
+def passed(cache: Cache) -> bool:
+    """Whether the last state kept found nothing to do (a hint, read without the state: the state says for sure)."""
+    return cache.load(PASSED_FILE) is True
+
+
 def store(cache: Cache, known: Known) -> None:
     """Keep ``known``: as a patch on the whole state this process loaded, when that is small; else whole."""
+    cache.store(PASSED_FILE, known.passed)
     held = _WHOLE.get(cache.directory)
     patch = _patch(held[1], known) if held is not None else None
     if held is not None and patch is not None:

@@ -25,7 +25,7 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
 
     ``written``: the command writes the lock and the front matters it plans (``lock``), and puts what it wrote here.
     """
-    from prompthooks import config, git, inputs, lockpatch
+    from prompthooks import config, git, inputs, knownstore, lockpatch
     from prompthooks.cache import FORMAT, Cache
 
     checkout = git.find_checkout()
@@ -35,11 +35,17 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
     base = getattr(args, "base", None)
     configured = config.load(checkout.root)
     current_lock = inputs.read_lock(configured)
-    known = None if base else lockpatch.known_state(cache, current_lock)
+    loaded: list[knownstore.Known | None] = []
+
+    def load_known() -> None:
+        loaded.append(lockpatch.known_state(cache, current_lock))
+
     # After a run that found nothing to do, a changed index most likely holds a prompt changed since (after one
-    # that wrote files, most likely those files): what reading it imports is worth doing while the files are listed.
-    reading_soon = READING_IMPORTS if known is not None and known.passed else ()
+    # that wrote files, most likely those files): the known state, and what reading that prompt imports, are
+    # loaded while the files are listed.
+    reading_soon = (load_known, *READING_IMPORTS) if not base and knownstore.passed(cache) else ()
     collected = inputs.collect(checkout.root, configured, checkout.git_dir, cache, current_lock=current_lock, meanwhile=reading_soon)
+    known = None if base else loaded[0] if loaded else lockpatch.known_state(cache, current_lock)
     since = lockpatch.since(collected, known)  # only the files changed since a known state, when it applies
     if since is not None and since.clean(collected):
         return 0

@@ -135,3 +135,13 @@ def test_splices_into_says_what_spliced_gives(seed: int) -> None:
     for candidate in candidates:
         assert knownstore.splices_into(old, splice, candidate) == (knownstore.spliced(old, splice) == candidate)
     assert not knownstore.splices_into(old, (len(old) + 1, len(old) + 1, b""), old)
+
+
+def test_whether_the_last_state_passed_is_read_without_the_state(tmp_path: Path) -> None:
+    assert not knownstore.passed(_fresh(tmp_path))
+    knownstore.store(_fresh(tmp_path), _state(passed=True))
+    assert knownstore.passed(_fresh(tmp_path))
+    cache = _fresh(tmp_path)
+    knownstore.load(cache)
+    knownstore.store(cache, _state(changed=2, passed=False))
+    assert not knownstore.passed(_fresh(tmp_path))
