@@ -6,7 +6,8 @@ anything; ``records`` holds, per prompt file, what the file says (keyed by its
 stat, like git's index), parsed locks (keyed by their bytes) and rendered lock
 tables.  A file modified within ``RACY_NS`` of the run is never trusted by its
 stat, so a same-size rewrite inside one file-system timestamp tick cannot be
-missed.  Unreadable or foreign caches are ignored; deleting them is always safe.
+missed.  Every file ends with a CRC-32 of its contents, as git's index ends with a hash of its
+own: a torn or corrupted file is ignored like an unreadable or foreign one; deleting them is always safe.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import marshal
 import os
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -24,7 +26,8 @@ from prompthooks.inputs import StatKey
 from prompthooks.lockfile import Entries, Fragments, chunk_keys
 from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
-FORMAT: Final = (10, __version__, sys.version)  # 10: whole history summaries packed, the known state as a patch on a whole one
+FORMAT: Final = (11, __version__, sys.version)  # 11: every file ends with a CRC-32 of what precedes it
+CHECKSUM_BYTES: Final = 4
 RACY_NS: Final = 2_000_000_000
 
 
@@ -41,8 +44,12 @@ class Cache:
             return None
         try:
             with open(os.path.join(self.directory, name), "rb") as file:
-                data = marshal.loads(file.read())  # marshal.load(file) reads in small pieces: far slower
-        except (OSError, EOFError, ValueError, TypeError):
+                stored = file.read()  # marshal.load(file) reads in small pieces: far slower
+            payload = memoryview(stored)[:-CHECKSUM_BYTES]
+            if len(stored) < CHECKSUM_BYTES or zlib.crc32(payload) != int.from_bytes(stored[-CHECKSUM_BYTES:], "big"):
+                return None  # torn, or changed on disk: what it says cannot be trusted
+            data = marshal.loads(payload)
+        except (OSError, EOFError, ValueError, TypeError, MemoryError):  # MemoryError: a length no marshal writer made
             return None
         return data[1] if isinstance(data, tuple) and len(data) == 2 and data[0] == FORMAT else None
 
@@ -51,8 +58,10 @@ class Cache:
             return
         try:
             os.makedirs(self.directory, exist_ok=True)
-            payload: Any = (FORMAT, data)
-            replace(os.path.join(self.directory, name), marshal.dumps(payload))  # megabytes in a monorepo: never read back to compare
+            framed: Any = (FORMAT, data)
+            payload = marshal.dumps(framed)
+            checksum = zlib.crc32(payload).to_bytes(CHECKSUM_BYTES, "big")
+            replace(os.path.join(self.directory, name), payload + checksum)  # megabytes in a monorepo: never read back to compare
         except OSError:
             pass  # a read-only git directory only costs speed
 

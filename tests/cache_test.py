@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
 
+from prompthooks.cache import CHECKSUM_BYTES, Cache
 from prompthooks.main import main
 from tests.helpers.repos import GitRepo
 
@@ -80,3 +83,64 @@ def test_no_cache_flag_writes_nothing_under_git(repo: GitRepo, capsys: pytest.Ca
     repo.git("add", "-A")
     assert main(["check", "--no-cache"]) == 0
     assert not Path(repo.root / ".git" / "prompthooks").exists()
+
+
+def test_a_cache_file_changed_on_disk_is_never_read(tmp_path: Path) -> None:
+    cache = Cache(str(tmp_path))
+    cache.store("state", {"lock": b"[a]\nversion = 1\n", "paths": ["prompts/a.md"], "passed": True})
+    path = tmp_path / "state"
+    stored = path.read_bytes()
+    assert Cache(str(tmp_path)).load("state") == {"lock": b"[a]\nversion = 1\n", "paths": ["prompts/a.md"], "passed": True}
+    for at in range(len(stored)):  # CRC-32 catches every single-bit error, the checksum's own bits included
+        for bit in range(8):
+            flipped = bytearray(stored)
+            flipped[at] ^= 1 << bit
+            path.write_bytes(flipped)
+            assert Cache(str(tmp_path)).load("state") is None, (at, bit)
+    for end in range(len(stored)):  # torn: a prefix
+        path.write_bytes(stored[:end])
+        assert Cache(str(tmp_path)).load("state") is None, end
+
+
+def test_a_marshal_length_no_writer_made_is_ignored(tmp_path: Path) -> None:
+    huge_list = b"\xdb\xff\xff\xff\x7f"  # a list of 2**31 - 1 items: marshal allocates before it reads them
+    (tmp_path / "state").write_bytes(huge_list + zlib.crc32(huge_list).to_bytes(CHECKSUM_BYTES, "big"))
+    assert Cache(str(tmp_path)).load("state") is None
+
+
+def test_a_bit_flipped_in_any_cache_file_changes_no_result(repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by an adversarial pass: one flipped bit in a history summary bumped a prompt that needed none."""
+    for index in range(6):
+        repo.write(f"prompts/p{index}.md", f"---\nname: p{index}\n---\nHello {index}\n")
+    for change in range(3):  # a history of the lock, summarized by the hook as it goes
+        repo.git("add", "-A")
+        main(["lock"])
+        repo.commit(f"change {change}")
+        repo.write(f"prompts/p{change}.md", repo.read(f"prompts/p{change}.md") + b"more\n")
+    repo.git("add", "-A")
+    assert main(["lock"]) == 1
+    repo.git("add", "-A")
+    assert main(["lock"]) == 0
+    repo.commit("stamped")
+    repo.write("prompts/p4.md", repo.read("prompts/p4.md") + b"again\n")
+    repo.git("add", "-A")
+    names = sorted(os.listdir(repo.root / ".git" / "prompthooks"))
+    assert any(name.startswith("history-") for name in names) and "known" in names
+
+    def outcome(root: Path, *options: str) -> tuple[int, int, dict[str, bytes]]:
+        monkeypatch.chdir(root)
+        checked = main(["check", *options])
+        return checked, main(["lock", *options]), GitRepo(root).snapshot()
+
+    shutil.copytree(repo.root, tmp_path / "oracle", symlinks=True)
+    expected = outcome(tmp_path / "oracle", "--no-cache")
+    assert expected[:2] == (1, 1)
+    for name in names:
+        work = tmp_path / f"flipped-{name}"
+        shutil.copytree(repo.root, work, symlinks=True)
+        cached = work / ".git" / "prompthooks" / name
+        flipped = bytearray(cached.read_bytes())
+        flipped[len(flipped) // 2] ^= 0x04
+        cached.write_bytes(flipped)
+        assert outcome(work) == expected, name
+    capsys.readouterr()
