@@ -28,6 +28,7 @@ from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
 FORMAT: Final = (11, __version__, sys.version)  # 11: every file ends with a CRC-32 of what precedes it
 CHECKSUM_BYTES: Final = 4
+BOUNDARIES_FILE: Final = "shallow"  # the shallow clone's boundaries everything here was read with (none: a whole history)
 RACY_NS: Final = 2_000_000_000
 
 
@@ -89,6 +90,28 @@ class Cache:
                 os.remove(os.path.join(self.directory, name))
             except OSError:
                 pass
+
+    def follow_history(self, boundaries: bytes) -> bool:
+        """Forget everything kept when a shallow clone's boundaries (``git.shallow_boundaries``) changed since it
+        was; True when they did.
+
+        History summaries, and the answers built on them, say what a commit's history held; deepening a
+        shallow clone changes that history without changing the commit.
+        """
+        if self.directory is None:
+            return False
+        kept = self._read(BOUNDARIES_FILE)
+        if (kept if isinstance(kept, bytes) else b"") == boundaries:
+            return False
+        try:
+            with os.scandir(self.directory) as found:
+                for entry in found:
+                    self.remove(entry.name)
+        except OSError:
+            pass
+        if boundaries:
+            self._write(BOUNDARIES_FILE, boundaries)
+        return True
 
     def is_racy(self, mtime_ns: int) -> bool:
         return mtime_ns >= self.started_ns - RACY_NS

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 class Checkout(NamedTuple):
     root: str
     git_dir: str
+    common_dir: str  # shared by every worktree: where a shallow clone's boundaries are kept
 
 
 def run(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -34,11 +35,11 @@ def run(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess[
 
 
 def find_checkout(cwd: str | None = None) -> Checkout:
-    result = run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=cwd)
+    result = run(["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"], cwd=cwd)
     if result.returncode != 0:
         raise FatalError("not inside a git repository (prompthooks reads prompts from git)")
-    root, git_dir = result.stdout.decode().splitlines()
-    return Checkout(root, git_dir)
+    root, git_dir, common_dir = result.stdout.decode().splitlines()
+    return Checkout(root, git_dir, os.path.abspath(os.path.join(cwd or os.getcwd(), common_dir)))  # relative to cwd, or absolute
 
 
 def indexed_files(root: str) -> list[str]:
@@ -284,6 +285,18 @@ def open_repo(root: str) -> Iterator[Repo]:
 
 
 FULL_HISTORY_FIX: Final = "run `git fetch --unshallow` (GitHub Actions: actions/checkout with `fetch-depth: 0`)"
+
+
+def shallow_boundaries(common_dir: str) -> bytes:
+    """The commits where a shallow clone's history is cut (``$GIT_COMMON_DIR/shallow``); b"" for a whole history.
+
+    A commit's history is the same for as long as these are: ``git fetch --unshallow`` or ``--deepen`` changes it.
+    """
+    try:
+        with open(os.path.join(common_dir, "shallow"), "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        return b""
 
 
 def is_shallow(root: str) -> bool:

@@ -32,6 +32,10 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
     cwd = os.getcwd()
     os.chdir(checkout.root)
     cache = Cache(None if args.no_cache else os.path.join(checkout.git_dir, "prompthooks"))
+    if cache.follow_history(git.shallow_boundaries(checkout.common_dir)):
+        from prompthooks import versionguard
+
+        versionguard.forget(checkout.root)
     base = getattr(args, "base", None)
     configured = config.load(checkout.root)
     current_lock = inputs.read_lock(configured)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from prompthooks.cache import CHECKSUM_BYTES, Cache
+from prompthooks.git import clean_environment
 from prompthooks.main import main
 from tests.helpers.repos import GitRepo
 
@@ -144,3 +145,33 @@ def test_a_bit_flipped_in_any_cache_file_changes_no_result(repo: GitRepo, tmp_pa
         cached.write_bytes(flipped)
         assert outcome(work) == expected, name
     capsys.readouterr()
+
+
+def test_deepening_a_shallow_clone_forgets_what_its_cut_history_said(repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by an adversarial pass: a history summary kept in a depth-1 clone outlived `git fetch --unshallow`."""
+    repo.write("prompts/p0.jinja2", "{#\nname: p0\nversion: 2.0.0\n#}\nHello {{ who }}\n")
+    repo.git("add", "-A")
+    assert main(["lock"]) == 1
+    repo.commit("p0 at 2.0.0")
+    repo.write("prompts/p0.jinja2", "{#\nname: p0\nversion: 1.0.0\n#}\nHi {{ who }}\n")
+    repo.git("rm", "-q", "prompts.lock")
+    repo.commit("p0 lowered, its lock gone: only the history below HEAD knows 2.0.0")
+    repo.write("other.txt", "x\n")
+    repo.commit("unrelated")
+    clone = GitRepo(tmp_path / "clone")
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone.root)], check=True, env=clean_environment())
+    monkeypatch.chdir(clone.root)
+    assert main(["check"]) == 1  # no lock at HEAD; the hook summarizes HEAD's history as the clone has it
+    assert (clone.root / ".git" / "prompthooks" / "shallow").exists()
+
+    clone.git("fetch", "-q", "--unshallow")
+    clone.write("prompts/p0.jinja2", "{#\nname: p0\nversion: 1.0.0\n#}\nHi {{ who }}, again\n")
+    clone.git("add", "-A")
+    shutil.copytree(clone.root, tmp_path / "oracle", symlinks=True)
+    capsys.readouterr()
+    assert main(["lock"]) == 1
+    assert "p0: new 2.0.1 ('p0' held versions up to 2.0.0 before" in capsys.readouterr().out
+    assert not (clone.root / ".git" / "prompthooks" / "shallow").exists()
+    monkeypatch.chdir(tmp_path / "oracle")
+    assert main(["lock", "--no-cache"]) == 1
+    assert GitRepo(tmp_path / "oracle").snapshot() == clone.snapshot()

@@ -71,3 +71,23 @@ def test_a_tree_names_the_blob_git_gives_each_file_and_link_and_none_for_anythin
     assert git.tree_blob_id(tree, "sub", 40) is None  # a directory
     assert git.tree_blob_id(tree, "absent.lock", 40) is None
     assert git.tree_blob_id(b"not a tree", "prompts.lock", 40) is None
+
+
+def test_shallow_boundaries_are_read_from_the_common_git_dir_of_any_worktree(tmp_path: Path) -> None:
+    origin = init_repo(tmp_path / "origin")
+    origin.write("a.txt", "a\n")
+    origin.commit("one")
+    origin.write("a.txt", "b\n")
+    head = origin.commit("two")
+    assert git.shallow_boundaries(git.find_checkout(str(origin.root)).common_dir) == b""
+    clone = init_repo(tmp_path / "clone")
+    clone.git("fetch", "-q", "--depth", "1", f"file://{origin.root}", "main")
+    clone.git("checkout", "-q", "FETCH_HEAD")
+    clone.git("worktree", "add", "-q", "--detach", str(tmp_path / "worktree"))
+    (clone.root / "sub").mkdir()
+    for place in (clone.root / "sub", tmp_path / "worktree"):
+        checkout = git.find_checkout(str(place))
+        assert checkout.common_dir == str(clone.root / ".git")
+        assert git.shallow_boundaries(checkout.common_dir) == f"{head}\n".encode()
+    clone.git("fetch", "-q", "--unshallow", f"file://{origin.root}", "main")
+    assert git.shallow_boundaries(git.find_checkout(str(clone.root)).common_dir) == b""
