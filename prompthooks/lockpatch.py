@@ -306,7 +306,9 @@ def remember(cache: Cache, inputs: Inputs, workspace: Workspace, *, written: Map
                 stats[index * STAT_BYTES : (index + 1) * STAT_BYTES] = pack_stats(list(stat_key(os.lstat(path))))
         racy_from = cache.started_ns - RACY_NS
         mtimes = memoryview(stats).cast("q")[0::STAT_FIELDS]
-        racy = [paths[index] for index, mtime in enumerate(mtimes) if mtime >= racy_from]
+        # A stamped file is known by its bytes whatever its mtime: one rewritten between the stamp and the lstat
+        # above, its mtime set back (``cp -p``, ``rsync -t``), would otherwise be known by a stat of other bytes.
+        racy = [paths[index] for index, mtime in enumerate(mtimes) if mtime >= racy_from or paths[index] in stamped]
         planned = {**_PLANNED, **written}  # the bytes the plan (and its stamps) stand on
         contents = {path: planned[path] if path in planned and _same_bytes(path, planned[path]) else None for path in racy} if len(racy) <= MOST else None
     except OSError:

@@ -140,3 +140,30 @@ def test_a_lock_with_composition_is_evaluated_whole(repo: GitRepo, capsys: pytes
     patched, whole = _both(repo)
     assert patched is None and isinstance(whole, workspace.Workspace)
     capsys.readouterr()
+
+
+def test_a_stamped_file_rewritten_before_its_stat_is_kept_is_read_again(repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by an adversarial pass: rewritten (same size, mtime set back) between the stamp and ``remember``,
+    the file was kept under the stat of bytes the plan never read, and ``check`` passed on a stale lock."""
+    for index in range(5):
+        written = repo.write(f"prompts/p{index}.jinja2", f"{{#\nname: p{index}\nversion: 1.0.0\n#}}\nHello {{{{ who }}}} {index}\n")
+        os.utime(written, (1_700_000_000, 1_700_000_000))
+    repo.git("add", "-A")
+    main(["lock", "--quiet"])
+    repo.commit("prompts")
+    repo.write("prompts/p2.jinja2", repo.read("prompts/p2.jinja2") + b"Edit.\n")
+    original = lockpatch.remember
+
+    def rewritten_first(*args: object, **kwargs: object) -> bool:
+        stamped = repo.root / "prompts" / "p2.jinja2"
+        stamped.write_bytes(stamped.read_bytes().replace(b"Edit.", b"EDIT."))
+        os.utime(stamped, (1_700_000_000, 1_700_000_000))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lockpatch, "remember", rewritten_first)
+    assert main(["lock", "--quiet"]) == 1
+    monkeypatch.setattr(lockpatch, "remember", original)
+    repo.git("add", "-A")
+    assert main(["check", "--no-cache"]) == 1  # the lock holds the hash of "Edit.", the file says "EDIT."
+    assert main(["check"]) == 1
+    capsys.readouterr()
