@@ -28,8 +28,23 @@ from prompthooks.records import FragmentEntry, LockEntry, PromptFile
 
 FORMAT: Final = (11, __version__, sys.version)  # 11: every file ends with a CRC-32 of what precedes it
 CHECKSUM_BYTES: Final = 4
-BOUNDARIES_FILE: Final = "shallow"  # the shallow clone's boundaries everything here was read with (none: a whole history)
 RACY_NS: Final = 2_000_000_000
+
+
+def directory_for(git_dir: str, boundaries: bytes) -> str:
+    """Where the hook keeps its cache: for a shallow clone, a folder of its own for each set of boundaries
+    (``git.shallow_boundaries``).
+
+    History summaries, and every answer built on them, say what a commit's history held, and deepening a
+    shallow clone (``git fetch --unshallow``, ``--deepen``) changes that history without changing the
+    commit.  Kept apart, what a cut history said is never read for another, even from a run that began
+    before the fetch and wrote after it.
+    """
+    whole = os.path.join(git_dir, "prompthooks")
+    if not boundaries:
+        return whole
+    commits = boundaries.count(b"\n")
+    return os.path.join(whole, f"shallow-{commits}-{zlib.crc32(boundaries):08x}")
 
 
 class Cache:
@@ -90,28 +105,6 @@ class Cache:
                 os.remove(os.path.join(self.directory, name))
             except OSError:
                 pass
-
-    def follow_history(self, boundaries: bytes) -> bool:
-        """Forget everything kept when a shallow clone's boundaries (``git.shallow_boundaries``) changed since it
-        was; True when they did.
-
-        History summaries, and the answers built on them, say what a commit's history held; deepening a
-        shallow clone changes that history without changing the commit.
-        """
-        if self.directory is None:
-            return False
-        kept = self._read(BOUNDARIES_FILE)
-        if (kept if isinstance(kept, bytes) else b"") == boundaries:
-            return False
-        try:
-            with os.scandir(self.directory) as found:
-                for entry in found:
-                    self.remove(entry.name)
-        except OSError:
-            pass
-        if boundaries:
-            self._write(BOUNDARIES_FILE, boundaries)
-        return True
 
     def is_racy(self, mtime_ns: int) -> bool:
         return mtime_ns >= self.started_ns - RACY_NS

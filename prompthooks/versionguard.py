@@ -178,12 +178,6 @@ def _parents(commit_object: bytes) -> list[str]:
 Brought = list[tuple[str, list[tuple[str, tuple[Any, ...]]]]]  # (commit, its (name, lock entry)s), first parents first
 
 
-def forget(root: str) -> None:
-    """Drop this process's summaries of ``root``'s commits: their history changed (a shallow clone deepened)."""
-    for key in [key for key in _MEMO if key[0] == root]:
-        del _MEMO[key]
-
-
 def _kept(cache: Cache) -> dict[str, tuple[str, str | None]]:
     """The kept summaries, the most recently written first: commit -> (file name, its base; None when kept whole)."""
     found: dict[str, tuple[str, str | None]] = {}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from prompthooks import versionguard
 from prompthooks.cache import CHECKSUM_BYTES, Cache
 from prompthooks.git import clean_environment
 from prompthooks.main import main
@@ -147,31 +148,70 @@ def test_a_bit_flipped_in_any_cache_file_changes_no_result(repo: GitRepo, tmp_pa
     capsys.readouterr()
 
 
-def test_deepening_a_shallow_clone_forgets_what_its_cut_history_said(repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """Found by an adversarial pass: a history summary kept in a depth-1 clone outlived `git fetch --unshallow`."""
+def _shallow_clone_of_a_lowered_prompt(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    """A depth-1 clone of a history in which p0 held 2.0.0, then was lowered to 1.0.0 with the lock removed:
+    only the history below HEAD knows 2.0.0."""
+    for early in range(2):  # below it all: deepened by two commits, the clone is still shallow
+        repo.write("early.txt", f"{early}\n")
+        repo.commit(f"early {early}")
     repo.write("prompts/p0.jinja2", "{#\nname: p0\nversion: 2.0.0\n#}\nHello {{ who }}\n")
     repo.git("add", "-A")
     assert main(["lock"]) == 1
     repo.commit("p0 at 2.0.0")
     repo.write("prompts/p0.jinja2", "{#\nname: p0\nversion: 1.0.0\n#}\nHi {{ who }}\n")
     repo.git("rm", "-q", "prompts.lock")
-    repo.commit("p0 lowered, its lock gone: only the history below HEAD knows 2.0.0")
+    repo.commit("p0 lowered, its lock gone")
     repo.write("other.txt", "x\n")
     repo.commit("unrelated")
     clone = GitRepo(tmp_path / "clone")
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone.root)], check=True, env=clean_environment())
-    monkeypatch.chdir(clone.root)
-    assert main(["check"]) == 1  # no lock at HEAD; the hook summarizes HEAD's history as the clone has it
-    assert (clone.root / ".git" / "prompthooks" / "shallow").exists()
+    return clone
 
-    clone.git("fetch", "-q", "--unshallow")
+
+def _edited_after_the_fetch_is_locked_as_without_a_cache(clone: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    versionguard._MEMO.clear()  # the next run is another process: only what is kept under .git counts
     clone.write("prompts/p0.jinja2", "{#\nname: p0\nversion: 1.0.0\n#}\nHi {{ who }}, again\n")
     clone.git("add", "-A")
     shutil.copytree(clone.root, tmp_path / "oracle", symlinks=True)
+    monkeypatch.chdir(clone.root)
     capsys.readouterr()
     assert main(["lock"]) == 1
     assert "p0: new 2.0.1 ('p0' held versions up to 2.0.0 before" in capsys.readouterr().out
-    assert not (clone.root / ".git" / "prompthooks" / "shallow").exists()
     monkeypatch.chdir(tmp_path / "oracle")
     assert main(["lock", "--no-cache"]) == 1
     assert GitRepo(tmp_path / "oracle").snapshot() == clone.snapshot()
+
+
+@pytest.mark.parametrize("fetch", [["--unshallow"], ["--deepen", "2"]])
+def test_what_a_shallow_clones_cut_history_said_is_never_read_after_it_is_deepened(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fetch: list[str]
+) -> None:
+    """Found by an adversarial pass: a history summary kept in a depth-1 clone outlived `git fetch --unshallow`,
+    and the hook let p0 restart at 1.0.0 below the 2.0.0 its name held deeper in history."""
+    clone = _shallow_clone_of_a_lowered_prompt(repo, tmp_path)
+    monkeypatch.chdir(clone.root)
+    assert main(["check"]) == 1  # no lock at HEAD; the hook summarizes HEAD's history as the clone has it
+    kept = [path.name for path in (clone.root / ".git" / "prompthooks").iterdir()]
+    assert len(kept) == 1 and kept[0].startswith("shallow-")  # the cut history's cache: a folder of its own
+    clone.git("fetch", "-q", *fetch)
+    assert clone.git("rev-parse", "--is-shallow-repository").strip() == ("true" if "--deepen" in fetch else "false")
+    _edited_after_the_fetch_is_locked_as_without_a_cache(clone, tmp_path, monkeypatch, capsys)
+
+
+def test_a_run_that_began_before_the_fetch_and_kept_its_summary_after_it_misleads_no_later_run(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clone = _shallow_clone_of_a_lowered_prompt(repo, tmp_path)
+    monkeypatch.chdir(clone.root)
+    store = Cache.store
+
+    def fetched_first(cache: Cache, name: str, data: object) -> None:
+        if name.startswith(versionguard.CACHE_PREFIX) and clone.git("rev-parse", "--is-shallow-repository").strip() == "true":
+            clone.git("fetch", "-q", "--unshallow")  # the cut history is read; the clone is deepened before it is kept
+        store(cache, name, data)
+
+    monkeypatch.setattr(Cache, "store", fetched_first)
+    assert main(["check"]) == 1
+    monkeypatch.setattr(Cache, "store", store)
+    assert clone.git("rev-parse", "--is-shallow-repository").strip() == "false"
+    _edited_after_the_fetch_is_locked_as_without_a_cache(clone, tmp_path, monkeypatch, capsys)
