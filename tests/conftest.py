@@ -16,6 +16,11 @@ from testing.postgres_server import PostgresCluster, bindir
 from tests.helpers.history import BROKEN_LOCKS, build_history
 from tests.helpers.repos import PROJECT_ROOT, GitRepo, init_repo
 
+# As prompthooks' registry client does before it imports mlflow. With telemetry on, MLflow's config thread gives up
+# (no network here) and deletes an environment variable while other threads iterate os.environ (requests reading
+# its proxies): a KeyError in whichever request runs then.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 IGNORED_IN_CHECKOUT: Final = frozenset({".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "prompthooks.egg-info"})
 
 
