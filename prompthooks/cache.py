@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any, Final
 
-from prompthooks import __version__
+from prompthooks import __version__, git
 from prompthooks.fileio import replace
 from prompthooks.inputs import StatKey
 from prompthooks.lockfile import Entries, Fragments, chunk_keys
@@ -31,15 +31,7 @@ CHECKSUM_BYTES: Final = 4
 RACY_NS: Final = 2_000_000_000
 
 
-def directory_for(git_dir: str, boundaries: bytes) -> str:
-    """Where the hook keeps its cache: for a shallow clone, a folder of its own for each set of boundaries
-    (``git.shallow_boundaries``).
-
-    History summaries, and every answer built on them, say what a commit's history held, and deepening a
-    shallow clone (``git fetch --unshallow``, ``--deepen``) changes that history without changing the
-    commit.  Kept apart, what a cut history said is never read for another, even from a run that began
-    before the fetch and wrote after it.
-    """
+def _folder(git_dir: str, boundaries: bytes) -> str:
     whole = os.path.join(git_dir, "prompthooks")
     if not boundaries:
         return whole
@@ -50,10 +42,26 @@ def directory_for(git_dir: str, boundaries: bytes) -> str:
 class Cache:
     def __init__(self, directory: str | None) -> None:
         self.directory = directory
+        self._history: tuple[str, bytes] | None = None  # (common git dir, shallow boundaries) the cache was opened for
         self.started_ns = time.time_ns()
         self._records: tuple[dict[str, Any], dict[bytes, Any], dict[Any, str]] | None = None
         self._used_files: dict[str, tuple[StatKey, tuple[Any, ...]]] = {}
         self._used_locks: dict[bytes, dict[str, tuple[object, ...]]] = {}
+
+    @classmethod
+    def of_checkout(cls, git_dir: str, common_dir: str) -> Cache:
+        """The hook's cache of a checkout: for a shallow clone, a folder of its own for each set of boundaries
+        (``git.shallow_boundaries``).
+
+        History summaries, and every answer built on them, say what a commit's history held, and a fetch
+        (``--unshallow``, ``--deepen``, ``--depth``) changes that history without changing the commit.  Kept
+        apart, what a cut history said is never read for another; and once the boundaries change under a
+        run, the run writes nothing more (what it read may be either history).
+        """
+        boundaries = git.shallow_boundaries(common_dir)
+        cache = cls(_folder(git_dir, boundaries))
+        cache._history = (common_dir, boundaries)
+        return cache
 
     def _read(self, name: str) -> Any:
         if self.directory is None:
@@ -70,7 +78,7 @@ class Cache:
         return data[1] if isinstance(data, tuple) and len(data) == 2 and data[0] == FORMAT else None
 
     def _write(self, name: str, data: object) -> None:
-        if self.directory is None:
+        if self.directory is None or (self._history is not None and git.shallow_boundaries(self._history[0]) != self._history[1]):
             return
         try:
             os.makedirs(self.directory, exist_ok=True)

@@ -26,12 +26,12 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
     ``written``: the command writes the lock and the front matters it plans (``lock``), and puts what it wrote here.
     """
     from prompthooks import config, git, inputs, knownstore, lockpatch
-    from prompthooks.cache import FORMAT, Cache, directory_for
+    from prompthooks.cache import FORMAT, Cache
 
     checkout = git.find_checkout()
     cwd = os.getcwd()
     os.chdir(checkout.root)
-    cache = Cache(None if args.no_cache else directory_for(checkout.git_dir, git.shallow_boundaries(checkout.common_dir)))
+    cache = Cache(None) if args.no_cache else Cache.of_checkout(checkout.git_dir, checkout.common_dir)
     base = getattr(args, "base", None)
     configured = config.load(checkout.root)
     current_lock = inputs.read_lock(configured)

@@ -215,3 +215,25 @@ def test_a_run_that_began_before_the_fetch_and_kept_its_summary_after_it_mislead
     monkeypatch.setattr(Cache, "store", store)
     assert clone.git("rev-parse", "--is-shallow-repository").strip() == "false"
     _edited_after_the_fetch_is_locked_as_without_a_cache(clone, tmp_path, monkeypatch, capsys)
+
+
+def test_a_run_whose_clone_is_cut_under_it_keeps_nothing(repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A full clone made shallow (`git fetch --depth 1`) after the hook read its boundaries: it reads a cut history
+    and keeps none of it under the whole history's folder, where a later run after `--unshallow` would read it."""
+    clone = _shallow_clone_of_a_lowered_prompt(repo, tmp_path)
+    clone.git("fetch", "-q", "--unshallow")
+    monkeypatch.chdir(clone.root)
+    of_checkout = Cache.of_checkout
+
+    def cut_after_opening(git_dir: str, common_dir: str) -> Cache:
+        opened = of_checkout(git_dir, common_dir)
+        clone.git("fetch", "-q", "--depth", "1", "origin", "main")
+        return opened
+
+    monkeypatch.setattr(Cache, "of_checkout", cut_after_opening)
+    assert main(["check"]) == 1
+    monkeypatch.setattr(Cache, "of_checkout", of_checkout)
+    assert clone.git("rev-parse", "--is-shallow-repository").strip() == "true"
+    assert not (clone.root / ".git" / "prompthooks").exists()
+    clone.git("fetch", "-q", "--unshallow")
+    _edited_after_the_fetch_is_locked_as_without_a_cache(clone, tmp_path, monkeypatch, capsys)
