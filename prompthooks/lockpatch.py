@@ -301,14 +301,17 @@ def remember(cache: Cache, inputs: Inputs, workspace: Workspace, *, written: Map
         paths = inputs.paths.split("\0") if inputs.paths else []
         stats = bytearray(inputs.stats)
         stamped = written.keys() - {inputs.config.lock}
+        restated: list[int] = []
         for index, path in enumerate(paths if stamped else ()):
             if path in stamped:  # its stat changed when it was stamped
                 stats[index * STAT_BYTES : (index + 1) * STAT_BYTES] = pack_stats(list(stat_key(os.lstat(path))))
+                restated.append(index)
         racy_from = cache.started_ns - RACY_NS
         mtimes = memoryview(stats).cast("q")[0::STAT_FIELDS]
+        recent = {index for index, mtime in enumerate(mtimes) if mtime >= racy_from}
         # A stamped file is known by its bytes whatever its mtime: one rewritten between the stamp and the lstat
         # above, its mtime set back (``cp -p``, ``rsync -t``), would otherwise be known by a stat of other bytes.
-        racy = [paths[index] for index, mtime in enumerate(mtimes) if mtime >= racy_from or paths[index] in stamped]
+        racy = [paths[index] for index in sorted(recent.union(restated))]
         planned = {**_PLANNED, **written}  # the bytes the plan (and its stamps) stand on
         contents = {path: planned[path] if path in planned and _same_bytes(path, planned[path]) else None for path in racy} if len(racy) <= MOST else None
     except OSError:

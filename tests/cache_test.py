@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from prompthooks import versionguard
+from prompthooks import git, versionguard
 from prompthooks.cache import CHECKSUM_BYTES, Cache
 from prompthooks.git import clean_environment
 from prompthooks.main import main
@@ -194,7 +194,7 @@ def test_what_a_shallow_clones_cut_history_said_is_never_read_after_it_is_deepen
     kept = [path.name for path in (clone.root / ".git" / "prompthooks").iterdir()]
     assert len(kept) == 1 and kept[0].startswith("shallow-")  # the cut history's cache: a folder of its own
     clone.git("fetch", "-q", *fetch)
-    assert clone.git("rev-parse", "--is-shallow-repository").strip() == ("true" if "--deepen" in fetch else "false")
+    assert git.is_shallow(str(clone.root)) == ("--deepen" in fetch)
     _edited_after_the_fetch_is_locked_as_without_a_cache(clone, tmp_path, monkeypatch, capsys)
 
 
@@ -206,14 +206,14 @@ def test_a_run_that_began_before_the_fetch_and_kept_its_summary_after_it_mislead
     store = Cache.store
 
     def fetched_first(cache: Cache, name: str, data: object) -> None:
-        if name.startswith(versionguard.CACHE_PREFIX) and clone.git("rev-parse", "--is-shallow-repository").strip() == "true":
+        if name.startswith(versionguard.CACHE_PREFIX) and git.is_shallow(str(clone.root)):
             clone.git("fetch", "-q", "--unshallow")  # the cut history is read; the clone is deepened before it is kept
         store(cache, name, data)
 
     monkeypatch.setattr(Cache, "store", fetched_first)
     assert main(["check"]) == 1
     monkeypatch.setattr(Cache, "store", store)
-    assert clone.git("rev-parse", "--is-shallow-repository").strip() == "false"
+    assert not git.is_shallow(str(clone.root))
     _edited_after_the_fetch_is_locked_as_without_a_cache(clone, tmp_path, monkeypatch, capsys)
 
 
@@ -233,7 +233,7 @@ def test_a_run_whose_clone_is_cut_under_it_keeps_nothing(repo: GitRepo, tmp_path
     monkeypatch.setattr(Cache, "of_checkout", cut_after_opening)
     assert main(["check"]) == 1
     monkeypatch.setattr(Cache, "of_checkout", of_checkout)
-    assert clone.git("rev-parse", "--is-shallow-repository").strip() == "true"
+    assert git.is_shallow(str(clone.root))
     assert not (clone.root / ".git" / "prompthooks").exists()
     clone.git("fetch", "-q", "--unshallow")
     _edited_after_the_fetch_is_locked_as_without_a_cache(clone, tmp_path, monkeypatch, capsys)
