@@ -37,6 +37,15 @@ def test_an_unchanged_repository_parses_nothing(repo: GitRepo) -> None:
     assert not _modules_after(repo, "check") & (ONLY_WHEN_PARSING | NEVER)
 
 
+def test_a_changed_jinja_prompt_reads_no_handlebars(repo: GitRepo) -> None:
+    repo.write("prompts/a.jinja2", "{#\nname: a\n#}\nHi {{ x }}\n")
+    repo.git("add", "-A")
+    code = "import sys; from prompthooks.main import main; main(['lock']); print('prompthooks.handlebars' in sys.modules)"
+    written = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, check=True)
+    assert (repo.root / "prompts.lock").exists()
+    assert written.stdout.splitlines()[-1] == "False"
+
+
 def test_unexpected_errors_exit_3_with_a_clear_line(repo: GitRepo) -> None:
     code = "import prompthooks.workspace as w\ndef boom(*a): raise RuntimeError('boom')\nw.evaluate = boom\nfrom prompthooks.main import main\nraise SystemExit(main(['lock']))"
     result = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True)

@@ -54,12 +54,13 @@ def mlflow_warnings(workspace: Workspace, changes: Sequence[Change]) -> list[str
 
     Said when the prompt changes, beside its new version: such a prompt is valid Dotprompt, so it is no error.
     """
+    dotprompts = [change for change in changes if change.new_version is not None and change.path.endswith(".prompt")]
+    if not dotprompts:
+        return []  # no Handlebars to read: its module (and regular expressions) not imported
     from prompthooks import handlebars, promptfile
 
     lines = []
-    for change in changes:
-        if change.new_version is None or not change.path.endswith(".prompt"):
-            continue
+    for change in dotprompts:
         found: list[tuple[str, handlebars.Unrenderable]] = []
         for path in _closure(change.path, workspace):
             try:
