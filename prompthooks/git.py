@@ -134,8 +134,9 @@ def blob_id(data: bytes, object_id_length: int) -> str:
         return known[1]
     import hashlib  # only to compare the staged lock with the one on disk, off the unchanged path
 
-    digest = hashlib.sha1 if object_id_length == 40 else hashlib.sha256
-    found = digest(b"blob %d\0" % len(data) + data).hexdigest()
+    digest = (hashlib.sha1 if object_id_length == 40 else hashlib.sha256)(b"blob %d\0" % len(data))
+    digest.update(data)  # not joined to the header: a lock is megabytes
+    found = digest.hexdigest()
     _BLOB_IDS[object_id_length] = (data, found)
     return found
 
