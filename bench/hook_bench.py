@@ -157,7 +157,7 @@ def main() -> int:
 def _paired_figures(args: argparse.Namespace, root: Path, bin_dir: Path) -> int:
     print(f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; load average {', '.join(f'{load:.2f}' for load in os.getloadavg())} before")
     print()
-    print("| figure | measured (median) | baseline (median) | ratio, wall (CPU) (medians of pairs) | goal (wall) |")
+    print("| figure | measured (median) | baseline (median) | ratio, wall (CPU) (medians of pairs) | goal (wall), or the median difference |")
     print("|---|---:|---:|---:|---|")
     if args.pre_commit:
         hook_precommit.install_pre_commit(bin_dir)

@@ -83,10 +83,16 @@ def paired(runs: int, measured: Run, baseline: Run) -> Pair:
     return pair
 
 
-def row(label: str, baseline_label: str, pair: Pair, factor: float, slack: float = 0.0) -> str:
-    """A Markdown row: both medians, the ratio, and the goal ``measured <= factor x baseline (+ slack)``, judged pair by pair."""
+def row(label: str, baseline_label: str, pair: Pair, factor: float | None, slack: float = 0.0) -> str:
+    """A Markdown row: both medians, the ratio, and the goal ``measured <= factor x baseline (+ slack)``, judged pair by pair.
+
+    ``factor`` None: a comparison with no goal, which says the median difference instead.
+    """
     measured, baseline = statistics.median(pair.measured), statistics.median(pair.baseline)
-    goal = f"≤ {factor:g}×" + (f" (+{slack:g} s)" if slack else "")
-    excess = statistics.median(a - factor * b for a, b in zip(pair.measured, pair.baseline, strict=True))
-    met = "met" if excess <= slack else "**not met**"
-    return f"| {label} | {measured * 1000:,.0f} ms | {baseline_label}: {baseline * 1000:,.0f} ms | {pair.ratio:.2f}× (CPU {pair.cpu_ratio:.2f}×) | {goal}: {met} |"
+    if factor is None:
+        difference = statistics.median(a - b for a, b in zip(pair.measured, pair.baseline, strict=True))
+        verdict = f"{difference * 1000:+,.0f} ms"
+    else:
+        excess = statistics.median(a - factor * b for a, b in zip(pair.measured, pair.baseline, strict=True))
+        verdict = f"≤ {factor:g}×" + (f" (+{slack:g} s)" if slack else "") + (": met" if excess <= slack else ": **not met**")
+    return f"| {label} | {measured * 1000:,.0f} ms | {baseline_label}: {baseline * 1000:,.0f} ms | {pair.ratio:.2f}× (CPU {pair.cpu_ratio:.2f}×) | {verdict} |"
