@@ -1,10 +1,12 @@
 """A cache under the git directory that keeps the hook near Python's start-up time.
 
-Two files: ``clean`` holds the inputs of the last run that
+Its own two files: ``clean`` holds the inputs of the last run that
 needed no change, so an unchanged repository is answered without parsing
 anything; ``records`` holds, per prompt file, what the file says (keyed by its
 stat, like git's index), parsed locks (keyed by their bytes) and rendered lock
-tables.  A file modified within ``RACY_NS`` of the run is never trusted by its
+tables.  Other modules keep named files through ``load`` and ``store``: what the
+index said (``inputs``), the last known state (``knownstore``), history summaries
+(``versionguard``).  A file modified within ``RACY_NS`` of the run is never trusted by its
 stat, so a same-size rewrite inside one file-system timestamp tick cannot be
 missed.  Every file ends with a CRC-32 of its contents, as git's index ends with a hash of its
 own: a torn or corrupted file is ignored like an unreadable or foreign one; deleting them is always safe.
