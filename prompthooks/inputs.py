@@ -199,32 +199,49 @@ def _stat_files(root: str, selected: Sequence[str]) -> _Stated:
     return stated
 
 
-def _stat_halves(root: str, selected: Sequence[str]) -> _Stated:
+def _stat_halves(root: str, selected: Sequence[str], waiting: Sequence[Callable[[], object]] = ()) -> _Stated:
     """The second half stated by a forked child while this process states the first (one interpreter cannot run
-    two ``lstat`` loops at once; git's preload-index uses threads for the same reason)."""
+    two ``lstat`` loops at once; git's preload-index uses threads for the same reason).
+
+    ``waiting``: steps the caller needs anyway, done after the first half while the child is still at
+    work (forking costs the child a few milliseconds); those it leaves no time for are not done.
+    """
     from prompthooks import parallel
 
     middle = len(selected) // 2
     first: list[_Stated] = []
-    found = parallel.alongside(lambda: tuple(_stat_files(root, selected[middle:])), [lambda: first.append(_stat_files(root, selected[:middle]))])
+    found = parallel.alongside(lambda: tuple(_stat_files(root, selected[middle:])), [lambda: first.append(_stat_files(root, selected[:middle])), *waiting])
     head = first[0] if first else _stat_files(root, selected[:middle])
     # No second core, or an error there: the second half is stated here, where its error is said as without a child.
     tail = _Stated(*found) if found is not None else _stat_files(root, selected[middle:])
     return _Stated(head.paths + tail.paths, head.stats + tail.stats, head.links + tail.links, head.errors + tail.errors)
 
 
-def _listed(root: str, config: Config, git_dir: str | None, index: _IndexState, cache: Cache | None, *, split: bool = True) -> _Listed:
+def _listed(
+    root: str, config: Config, git_dir: str | None, index: _IndexState, cache: Cache | None, *, split: bool = True, waiting: Sequence[Callable[[], object]] = ()
+) -> _Listed:
     """The prompt files with their stats, and the commits (see ``Inputs``); the working directory must be ``root``.
 
-    ``split``: with many files, state half of them in a child process.
+    ``split``: with many files, state half of them in a child process, and meanwhile read the commits and do
+    the steps of ``waiting`` (see ``_stat_halves``).
     """
     selected, index_prompts, staged = _indexed(root, config, index, cache)
-    stated = _stat_halves(root, selected) if split and len(selected) >= SPLIT_FROM else _stat_files(root, selected)
-    raise_collected(stated.errors)
     merging = git_dir is not None and os.path.exists(os.path.join(git_dir, "MERGE_HEAD"))
     commits = ["HEAD", "MERGE_HEAD"] if merging else ["HEAD"]
     lock_directory, lock_name = posixpath.split(config.lock)
-    *found, tree = git.read_objects(root, [*commits, f"HEAD:{lock_directory}"])  # the lock's directory: its blob id, not its bytes
+    objects: list[list[tuple[str, bytes] | None]] = []
+
+    def read_commits() -> None:  # and the lock's directory: its blob id, not its bytes
+        objects.append(git.read_objects(root, [*commits, f"HEAD:{lock_directory}"]))
+
+    if split and len(selected) >= SPLIT_FROM:
+        stated = _stat_halves(root, selected, [read_commits, *waiting])
+    else:
+        stated = _stat_files(root, selected)
+    raise_collected(stated.errors)
+    if not objects:
+        read_commits()
+    *found, tree = objects[0]
     heads = [item for item in found if item is not None]
     head_lock_id = None if not heads else "" if tree is None else git.tree_blob_id(tree[1], lock_name, len(heads[0][0])) or ""
     return _Listed("\0".join(stated.paths), pack_stats(stated.stats), stated.links, index_prompts, staged, heads, head_lock_id)
@@ -240,14 +257,22 @@ def read_lock(config: Config) -> bytes | None:
 
 
 def collect(
-    root: str, config: Config, git_dir: str | None = None, cache: Cache | None = None, *, current_lock: bytes | None, meanwhile: Sequence[Callable[[], object]] = ()
+    root: str,
+    config: Config,
+    git_dir: str | None = None,
+    cache: Cache | None = None,
+    *,
+    current_lock: bytes | None,
+    meanwhile: Sequence[Callable[[], object]] = (),
+    waiting: Sequence[Callable[[], object]] = (),
 ) -> Inputs:
     """Everything for ``root`` besides the lock on disk (``read_lock``, read first by the hook); the working directory must be ``root``.
 
     ``meanwhile``: steps of work the caller will likely need next (importing the libraries that read a
     changed file).  When the index changed since the last run, in a repository with enough prompt files
     to pay for a child process, they run while a child lists and stats the files, as long as it does
-    (``parallel.alongside``); otherwise not at all.
+    (``parallel.alongside``); otherwise not at all.  ``waiting``: steps the caller needs in any case,
+    done while a child states half the files, if one does and leaves the time.
     """
     index = _index_state(git_dir, cache)
     listed: _Listed | None = None
@@ -257,6 +282,6 @@ def collect(
         found = parallel.alongside(lambda: tuple(_listed(root, config, git_dir, index, cache, split=False)), meanwhile)
         listed = _Listed(*found) if found is not None else None
     if listed is None:
-        listed = _listed(root, config, git_dir, index, cache)
+        listed = _listed(root, config, git_dir, index, cache, waiting=waiting)
     heads = tuple((commit, data) for commit, data in listed.heads)
     return Inputs(root, config, listed.paths, listed.stats, current_lock, tuple(listed.index_prompts), heads, listed.lock_staged, tuple(listed.links), listed.head_lock_id)

@@ -76,8 +76,6 @@ def _table_at_path(raw: bytes, path: str) -> _Table | None:
     return found if found is not None and found.entry.path == path else None
 
 
-
-
 def _retired(raw: bytes) -> dict[str, str] | None:
     from prompthooks import lockscan
 

@@ -38,13 +38,16 @@ def _run_hook(args: argparse.Namespace, command: Callable[[Workspace], int], *, 
     loaded: list[knownstore.Known | None] = []
 
     def load_known() -> None:
-        loaded.append(lockpatch.known_state(cache, current_lock))
+        if not loaded:
+            loaded.append(lockpatch.known_state(cache, current_lock))
 
     # After a run that found nothing to do, a changed index most likely holds a prompt changed since (after one
     # that wrote files, most likely those files): the known state, and what reading that prompt imports, are
     # loaded while the files are listed.
     reading_soon = (load_known, *READING_IMPORTS) if not base and knownstore.passed(cache) else ()
-    collected = inputs.collect(checkout.root, configured, checkout.git_dir, cache, current_lock=current_lock, meanwhile=reading_soon)
+    collected = inputs.collect(
+        checkout.root, configured, checkout.git_dir, cache, current_lock=current_lock, meanwhile=reading_soon, waiting=() if base else (load_known,)
+    )
     known = None if base else loaded[0] if loaded else lockpatch.known_state(cache, current_lock)
     since = lockpatch.since(collected, known)  # only the files changed since a known state, when it applies
     if since is not None and since.clean(collected):

@@ -215,6 +215,58 @@ def test_files_stated_in_two_halves_are_the_files_stated_in_one_pass(repo: GitRe
     assert said.strip() == "error prompts/zz.md: symlink points outside the repository; prompts must live in the repository"
 
 
+def _hook_with_a_slow_half(repo: GitRepo, *args: str) -> tuple[int, str, str]:
+    """The hook in a process of its own, stating half the files in a child that takes its time; what the hook
+    did while it waited is said on the last line of stderr."""
+    code = (
+        "import os, sys, time\n"
+        "from prompthooks import inputs, lockpatch, parallel\n"
+        "inputs.SPLIT_FROM = 1\n"
+        "parent, state, done = os.getpid(), [], []\n"
+        "stat_files = inputs._stat_files\n"
+        "def slow(root, selected):\n"
+        "    if os.getpid() != parent:\n"
+        "        time.sleep(0.5)\n"
+        "    return stat_files(root, selected)\n"
+        "inputs._stat_files = slow\n"
+        "alongside = parallel.alongside\n"
+        "def recorded(work, meanwhile):\n"
+        "    state.append('waiting')\n"
+        "    try:\n"
+        "        return alongside(work, meanwhile)\n"
+        "    finally:\n"
+        "        state.pop()\n"
+        "parallel.alongside = recorded\n"
+        "known_state = lockpatch.known_state\n"
+        "def loaded(*given):\n"
+        "    done.append('known state ' + (state[-1] if state else 'after'))\n"
+        "    return known_state(*given)\n"
+        "lockpatch.known_state = loaded\n"
+        "from prompthooks.main import main\n"
+        f"code = main({list(args)!r})\n"
+        "print(done, file=sys.stderr)\n"
+        "raise SystemExit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, check=False)
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.mark.skipif(parallel.cores() < 2, reason="the child needs a second core")
+def test_the_known_state_is_loaded_while_a_child_states_half_the_files(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in "abcd":
+        repo.write(f"prompts/{name}.md", f"---\nname: {name}\n---\n{name}\n")
+    hook_commit(capsys, repo)
+    _aged(repo)
+    assert _hook_with_a_slow_half(repo, "lock") == (0, "", "['known state waiting']\n")
+    repo.write("prompts/c.md", repo.read("prompts/c.md") + b"changed\n")
+    code, out, err = _hook_with_a_slow_half(repo, "lock")  # the index is the same: no child lists, one states half
+    assert (code, err) == (1, "['known state waiting']\n")
+    assert out.splitlines()[0] == "c: 1.0.0 -> 1.0.1 (patch, prompts/c.md)"
+    repo.git("add", "-A")
+    assert run(capsys, "check", "--no-cache") == (0, "", "")
+    assert versions(repo) == {"a": "1.0.0", "b": "1.0.0", "c": "1.0.1", "d": "1.0.0"}
+
+
 @pytest.mark.parametrize("lock", ["prompts.lock", "config/prompts.lock"])
 def test_the_locks_blob_id_at_head_is_read_with_head(repo: GitRepo, lock: str) -> None:
     from prompthooks import config, git, inputs
