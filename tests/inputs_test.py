@@ -104,10 +104,15 @@ def test_the_index_is_read_again_only_when_git_wrote_it(repo: GitRepo, capsys: p
     assert len(listed) == 2
 
 
+def _main_in_a_process(repo: GitRepo, setup: str, said: str, args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    """``main(args)`` in a process of its own (the hook forks) after the code ``setup``; then ``said`` is printed to stderr."""
+    code = f"import sys\n{setup}from prompthooks.main import main\ncode = main({list(args)!r})\nprint({said}, file=sys.stderr)\nraise SystemExit(code)\n"
+    return subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, check=False)
+
+
 def _hook_in_a_process(repo: GitRepo, *args: str) -> tuple[int, str, str, bool]:
     """The hook in a process of its own (it forks), listing files in a child from the first file; whether it did."""
-    code = (
-        "import sys\n"
+    setup = (
         "from prompthooks import inputs, parallel\n"
         "inputs.OVERLAP_FROM = 1\n"
         "used = []\n"
@@ -117,12 +122,8 @@ def _hook_in_a_process(repo: GitRepo, *args: str) -> tuple[int, str, str, bool]:
         "    used.append(found is not None)\n"
         "    return found\n"
         "parallel.alongside = recorded\n"
-        "from prompthooks.main import main\n"
-        f"code = main({list(args)!r})\n"
-        "print('alongside', used, file=sys.stderr)\n"
-        "raise SystemExit(code)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, check=False)
+    result = _main_in_a_process(repo, setup, "'alongside', used", args)
     *err, used = result.stderr.splitlines()
     return result.returncode, result.stdout, "\n".join(err), used == "alongside [True]"
 
@@ -218,8 +219,8 @@ def test_files_stated_in_two_halves_are_the_files_stated_in_one_pass(repo: GitRe
 def _hook_with_a_slow_half(repo: GitRepo, *args: str) -> tuple[int, str, str]:
     """The hook in a process of its own, stating half the files in a child that takes its time; what the hook
     did while it waited is said on the last line of stderr."""
-    code = (
-        "import os, sys, time\n"
+    setup = (
+        "import os, time\n"
         "from prompthooks import inputs, lockpatch, parallel\n"
         "inputs.SPLIT_FROM = 1\n"
         "parent, state, done = os.getpid(), [], []\n"
@@ -242,12 +243,8 @@ def _hook_with_a_slow_half(repo: GitRepo, *args: str) -> tuple[int, str, str]:
         "    done.append('known state ' + (state[-1] if state else 'after'))\n"
         "    return known_state(*given)\n"
         "lockpatch.known_state = loaded\n"
-        "from prompthooks.main import main\n"
-        f"code = main({list(args)!r})\n"
-        "print(done, file=sys.stderr)\n"
-        "raise SystemExit(code)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, check=False)
+    result = _main_in_a_process(repo, setup, "done", args)
     return result.returncode, result.stdout, result.stderr
 
 
